@@ -1,0 +1,65 @@
+/**
+ * Expected failures: each has a stable code and a message written for the person who typed the
+ * command. Anything that is not a UserError is a bug or an outage and is reported generically.
+ */
+export type UserErrorCode =
+  | 'invalid_address'
+  | 'not_tracked'
+  | 'already_tracked'
+  | 'label_taken'
+  | 'invalid_input'
+  | 'provider_unavailable';
+
+export class UserError extends Error {
+  override readonly name = 'UserError';
+  constructor(
+    readonly code: UserErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export const isUserError = (err: unknown): err is UserError => err instanceof UserError;
+
+export const createInvalidAddressError = (input: string, reason: string) =>
+  new UserError(
+    'invalid_address',
+    `\`${truncate(input, 100)}\` is not a valid Bitcoin address (${reason}). Check it for typos and paste it again.`,
+  );
+
+export const createInvalidAmountError = (input: string, reason: string) =>
+  new UserError(
+    'invalid_input',
+    `\`${truncate(input, 40)}\` is not a valid BTC amount (${reason}). Write it in BTC like \`0.0012\`.`,
+  );
+
+export const createNotTrackedError = (address: string) =>
+  new UserError(
+    'not_tracked',
+    `\`${address}\` is not tracked in this server. Use \`/addresses\` to see what is, or \`/track\` to add it.`,
+  );
+
+export const createAlreadyTrackedError = (address: string, label: string | null) =>
+  new UserError(
+    'already_tracked',
+    `\`${address}\` is already tracked in this server${label ? ` as **${label}**` : ''}. Use \`/balance\` to see it.`,
+  );
+
+export const createLabelTakenError = (label: string, address: string) =>
+  new UserError(
+    'label_taken',
+    `The label **${label}** is already used for \`${address}\` in this server. Pick another label.`,
+  );
+
+export const createProviderUnavailableError = (provider: string, cause: unknown) =>
+  new UserError(
+    'provider_unavailable',
+    `The Bitcoin data service (${provider}) could not be reached. Nothing was changed; try again in a minute.`,
+    { cause },
+  );
+
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
