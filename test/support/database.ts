@@ -1,0 +1,46 @@
+import { randomBytes } from 'node:crypto';
+import postgres from 'postgres';
+import { type DatabaseHandle, openDatabase } from '../../src/db/client.js';
+
+/**
+ * A database of its own for one test file: a fresh Postgres database on TEST_DATABASE_URL's server
+ * when that is set (dropped afterwards), else PGlite in memory. Runs never collide.
+ */
+export async function createTestDatabase(): Promise<DatabaseHandle & { url: string }> {
+  const url = await createTestDatabaseUrl();
+  const handle = await openDatabase(url.url);
+  return {
+    ...handle,
+    url: url.url,
+    async close() {
+      await handle.close();
+      await url.drop();
+    },
+  };
+}
+
+/** A URL for a brand-new database, for tests that open it themselves (or in another process). */
+export async function createTestDatabaseUrl(): Promise<{ url: string; drop(): Promise<void> }> {
+  const server = process.env.TEST_DATABASE_URL;
+  if (!server) return { url: 'memory:', drop: async () => {} };
+  const name = `satbell_test_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
+  const admin = postgres(server, { max: 1, onnotice: () => {} });
+  try {
+    await admin.unsafe(`create database "${name}"`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(server);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const admin = postgres(server, { max: 1, onnotice: () => {} });
+      try {
+        await admin.unsafe(`drop database if exists "${name}" with (force)`);
+      } finally {
+        await admin.end();
+      }
+    },
+  };
+}
