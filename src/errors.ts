@@ -60,6 +60,8 @@ export const createProviderUnavailableError = (provider: string, cause: unknown)
     { cause },
   );
 
+/** User input shown back inside inline code: shortened, and unable to close the code span. */
 function truncate(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+  const safe = text.replace(/`/g, "'").replace(/\s+/g, ' ');
+  return safe.length <= max ? safe : `${safe.slice(0, max - 1)}…`;
 }
