@@ -33,7 +33,10 @@ export interface AddressHistory {
 }
 
 export interface HistoryOptions {
-  /** stop paging when one of these txids is reached (it is not returned) */
+  /**
+   * Stop paging at the first of these that is confirmed (it is not returned). Unconfirmed txs are
+   * listed first and may have confirmed since, so they are always returned.
+   */
   knownTxids?: ReadonlySet<string>;
   /** stop after this many transactions (complete=false if more exist): for a look at an untracked address */
   maxTxs?: number;

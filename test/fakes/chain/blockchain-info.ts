@@ -1,0 +1,226 @@
+/**
+ * Blockchain.com's data API (https://blockchain.info) served from a FakeChain, in its real JSON
+ * shapes and error bodies (see /work/shared/reference/chain-apis.md). Amounts are written as JSON
+ * integers straight from bigint, so values above 2^53 survive the trip.
+ */
+import { createHash } from 'node:crypto';
+import { stringify } from 'lossless-json';
+import { canonicalAddress, FakeChain, type FakeTx } from './model.js';
+import { startFakeHttpServer, type FakeHttpServer, type FakeResponse, type Route } from './http.js';
+
+export interface BlockchainInfoRouteOptions {
+  /** which addresses the service accepts; default: looksLikeMainnetAddress */
+  isValid?: (address: string) => boolean;
+}
+
+export interface BlockchainInfoFake extends FakeHttpServer {
+  readonly chain: FakeChain;
+}
+
+/** mainnet P2PKH/P2SH (base58) or bc1 (bech32, one case): the shape only, no checksum */
+export function looksLikeMainnetAddress(address: string): boolean {
+  if (/^[13][1-9A-HJ-NP-Za-km-z]{25,34}$/.test(address)) return true;
+  const lower = address.toLowerCase();
+  return (address === lower || address === address.toUpperCase()) && /^bc1[02-9ac-hj-np-z]{11,71}$/.test(lower);
+}
+
+export async function startBlockchainInfoFake({
+  chain = new FakeChain(),
+  isValid,
+  latencyMs,
+}: BlockchainInfoRouteOptions & { chain?: FakeChain; latencyMs?: number } = {}): Promise<BlockchainInfoFake> {
+  const server = await startFakeHttpServer('blockchain.info', blockchainInfoRoute(chain, { isValid }), { latencyMs });
+  return Object.assign(server, { chain });
+}
+
+const PAGE_LIMIT = { rawaddr: 50, multiaddr: 100 };
+const TX_INDEX_BASE = 5_000_000_000_000_000;
+const PREV_TX_INDEX_BASE = 4_000_000_000_000_000;
+
+const invalidAddress400 = json(400, { error: 'user-error', message: 'invalid address' });
+const notFound404 = json(404, { error: 'not-found-or-invalid-arg', message: 'Item not found or argument invalid' });
+
+export function blockchainInfoRoute(chain: FakeChain, { isValid = looksLikeMainnetAddress }: BlockchainInfoRouteOptions = {}): Route {
+  /** the canonical, de-duplicated addresses of `active`, or undefined when one is invalid */
+  const parseActive = (active: string | undefined): string[] | undefined => {
+    const pieces = (active ?? '').split(/[|,]/).filter((p) => p !== '');
+    if (!pieces.every(isValid)) return undefined;
+    return [...new Set(pieces.map(canonicalAddress))];
+  };
+
+  return ({ path, query }) => {
+    if (path === '/balance') {
+      const addresses = parseActive(query.active);
+      if (!addresses) return invalidAddress400;
+      return json(200, Object.fromEntries(addresses.map((a) => {
+        const s = chain.summary(a);
+        return [a, { final_balance: s.balance, n_tx: s.nTx, total_received: s.totalReceived }];
+      })));
+    }
+
+    const rawaddr = /^\/rawaddr\/([^/]+)$/.exec(path);
+    if (rawaddr) {
+      const input = rawaddr[1]!;
+      if (!isValid(input)) return notFound404;
+      const address = canonicalAddress(input);
+      const s = chain.summary(address);
+      const limit = intParam(query.limit, 50, PAGE_LIMIT.rawaddr);
+      const offset = intParam(query.offset, 0, Number.MAX_SAFE_INTEGER);
+      return json(200, {
+        hash160: hash160(address),
+        address,
+        n_tx: s.nTx,
+        n_unredeemed: unredeemed(chain, address),
+        total_received: s.totalReceived,
+        total_sent: s.totalSent,
+        final_balance: s.balance,
+        txs: txsInContext(chain, new Set([address])).slice(offset, offset + limit),
+      });
+    }
+
+    if (path === '/multiaddr') {
+      const addresses = parseActive(query.active);
+      if (!addresses) return invalidAddress400;
+      const summaries = addresses.map((a) => chain.summary(a));
+      const n = intParam(query.n, 50, PAGE_LIMIT.multiaddr);
+      const offset = intParam(query.offset, 0, Number.MAX_SAFE_INTEGER);
+      const txs = txsInContext(chain, new Set(addresses)).slice(offset, offset + n);
+      const total = (pick: (s: (typeof summaries)[number]) => bigint) => summaries.reduce((acc, s) => acc + pick(s), 0n);
+      return json(200, {
+        addresses: summaries.map((s) => ({
+          address: s.address,
+          final_balance: s.balance,
+          n_tx: s.nTx,
+          total_received: s.totalReceived,
+          total_sent: s.totalSent,
+        })),
+        wallet: {
+          // The docs call this the total; the server code counts this page. Clients must not rely on it.
+          n_tx: txs.length,
+          n_tx_filtered: txs.length,
+          total_received: total((s) => s.totalReceived),
+          total_sent: total((s) => s.totalSent),
+          final_balance: total((s) => s.balance),
+        },
+        txs,
+        info: {
+          nconnected: 0,
+          conversion: 100000000,
+          symbol_local: { code: 'USD', symbol: '$', name: 'U.S. dollar', conversion: 1, symbolAppearsAfter: false, local: true },
+          symbol_btc: { code: 'BTC', symbol: 'BTC', name: 'Bitcoin', conversion: 100000000, symbolAppearsAfter: true, local: false },
+          latest_block: { block_index: chain.height, hash: chain.tip.hash, height: chain.height, time: chain.tip.time },
+        },
+        recommend_include_fee: true,
+      });
+    }
+
+    if (path === '/latestblock') {
+      const tip = chain.tip;
+      return json(200, {
+        hash: tip.hash,
+        time: tip.time,
+        block_index: tip.height,
+        height: tip.height,
+        txIndexes: tip.txids.map((txid) => TX_INDEX_BASE + chain.getTx(txid)!.seq),
+      });
+    }
+
+    if (path === '/q/getblockcount') return { status: 200, contentType: 'text/plain', body: String(chain.height) };
+
+    return undefined;
+  };
+}
+
+/** the txs of an address set, newest first, each with `result` and `balance` for the whole set */
+function txsInContext(chain: FakeChain, addresses: ReadonlySet<string>): object[] {
+  const txs = chain.txsOf(addresses);
+  const balances: bigint[] = [];
+  let running = 0n;
+  for (let i = txs.length - 1; i >= 0; i--) {
+    running += chain.netOf(txs[i]!, addresses);
+    balances[i] = running;
+  }
+  return txs.map((tx, i) => ({ ...txJson(tx), result: chain.netOf(tx, addresses), balance: balances[i]!, ...(tx.rbf ? { rbf: true } : {}) }));
+}
+
+function txJson(tx: FakeTx) {
+  const txIndex = TX_INDEX_BASE + tx.seq;
+  const size = 10 + 148 * tx.inputs.length + 34 * tx.outputs.length;
+  return {
+    hash: tx.txid,
+    ver: 2,
+    vin_sz: tx.inputs.length,
+    vout_sz: tx.outputs.length,
+    size,
+    weight: size * 4,
+    fee: tx.fee,
+    relayed_by: '0.0.0.0',
+    lock_time: 0,
+    tx_index: txIndex,
+    double_spend: false,
+    time: tx.block?.time ?? tx.firstSeen,
+    block_index: tx.block?.height ?? null,
+    block_height: tx.block?.height ?? null,
+    inputs: tx.inputs.map((input, n) => ({
+      sequence: tx.rbf ? 4294967293 : 4294967295,
+      witness: '',
+      script: '',
+      index: n,
+      prev_out: {
+        type: 0,
+        spent: true,
+        value: input.value,
+        spending_outpoints: [{ tx_index: txIndex, n }],
+        n: 0,
+        tx_index: PREV_TX_INDEX_BASE + tx.seq * 100 + n,
+        script: scriptFor(input.address),
+        addr: input.address,
+      },
+    })),
+    // Coins are not modelled, so outputs never show as spent.
+    out: tx.outputs.map((output, n) => ({
+      type: 0,
+      spent: false,
+      value: output.value,
+      spending_outpoints: [],
+      n,
+      tx_index: txIndex,
+      script: scriptFor(output.address),
+      ...(output.address === null ? {} : { addr: output.address }),
+    })),
+  };
+}
+
+/** rough: outputs paid to the address minus inputs taken from it, as coins are not modelled */
+function unredeemed(chain: FakeChain, address: string): number {
+  const txs = chain.txsOf(new Set([address]));
+  const outs = txs.flatMap((t) => t.outputs).filter((o) => o.address === address).length;
+  const ins = txs.flatMap((t) => t.inputs).filter((i) => i.address === address).length;
+  return Math.max(0, outs - ins);
+}
+
+const hex = (text: string, chars: number) => createHash('sha256').update(text).digest('hex').slice(0, chars);
+
+/** null for P2WSH and P2TR, as on the real service; otherwise a stable made-up hash */
+function hash160(address: string): string | null {
+  return /^bc1p/.test(address) || (/^bc1q/.test(address) && address.length > 42) ? null : hex(`hash160 ${address}`, 40);
+}
+
+function scriptFor(address: string | null): string {
+  if (address === null) return `6a0c${Buffer.from('satbell fake').toString('hex')}`;
+  if (address.startsWith('bc1p')) return `5120${hex(`key ${address}`, 64)}`;
+  const h = hash160(address);
+  if (h === null) return `0020${hex(`script ${address}`, 64)}`;
+  if (address.startsWith('bc1')) return `0014${h}`;
+  if (address.startsWith('3')) return `a914${h}87`;
+  return `76a914${h}88ac`;
+}
+
+function intParam(value: string | undefined, fallback: number, max: number): number {
+  if (value === undefined || !/^\d+$/.test(value)) return fallback;
+  return Math.min(Number(value), max);
+}
+
+function json(status: number, body: unknown): FakeResponse {
+  return { status, contentType: 'application/json', body: stringify(body) ?? 'null' };
+}

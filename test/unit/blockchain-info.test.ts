@@ -1,0 +1,362 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createBlockchainInfoProvider } from '../../src/chain/providers/blockchain-info.js';
+import { ProviderError, type ChainProvider } from '../../src/chain/provider.js';
+import { cannedResponses, startBlockchainInfoFake, type BlockchainInfoFake } from '../fakes/chain/index.js';
+
+const BASE58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz';
+const BECH32 = 'qpzry9x8gf2tvdw0s3jn54khce6mua7l';
+
+/** a made-up P2PKH-looking address, distinct for each i (the fake checks shape, not checksum) */
+const legacy = (i: number) => `1Sat${digits(i, BASE58).padStart(29, 'z')}`;
+/** a made-up P2WPKH-looking address */
+const segwit = (i: number) => `bc1q${digits(i, BECH32).padStart(38, 'q')}`;
+
+function digits(n: number, alphabet: string): string {
+  let out = '';
+  do {
+    out = alphabet[n % alphabet.length] + out;
+    n = Math.floor(n / alphabet.length);
+  } while (n > 0);
+  return out;
+}
+
+const alice = segwit(1);
+const bob = legacy(2);
+
+let fake: BlockchainInfoFake;
+let provider: ChainProvider;
+
+beforeEach(async () => {
+  fake = await startBlockchainInfoFake();
+  provider = createBlockchainInfoProvider({ baseUrl: fake.url });
+});
+
+afterEach(async () => {
+  await fake.close();
+  expect(fake.unhandled).toEqual([]);
+});
+
+const requestsTo = (prefix: string) => fake.requests.filter((r) => r.path.startsWith(prefix));
+
+async function rejection(promise: Promise<unknown>): Promise<ProviderError> {
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(ProviderError);
+  return err as ProviderError;
+}
+
+describe('blockchain.info provider: balances', () => {
+  it('fetches the balances of 120 addresses in three requests of at most 50', async () => {
+    const addresses = Array.from({ length: 120 }, (_, i) => (i % 2 ? legacy(i) : segwit(i)));
+    addresses.forEach((a, i) => fake.chain.fund(a, 10_000 + i));
+    fake.chain.mine();
+
+    const balances = await provider.getBalances(addresses);
+
+    const requests = requestsTo('/balance');
+    expect(requests).toHaveLength(3);
+    expect(requests.map((r) => r.query.active!.split('|').length)).toEqual([50, 50, 20]);
+    expect(balances.size).toBe(120);
+    expect(balances.get(addresses[7]!)).toEqual({ address: addresses[7], balance: 10_007n, txCount: 1, totalReceived: 10_007n });
+  });
+
+  it('maps the lower-case keys of bech32 addresses back to the addresses asked for', async () => {
+    fake.chain.fund(alice, 5_000);
+    const upper = alice.toUpperCase();
+
+    const balances = await provider.getBalances([upper, bob]);
+
+    expect(balances.get(upper)).toMatchObject({ address: upper, balance: 5_000n, txCount: 1 });
+    expect(balances.get(bob)).toMatchObject({ balance: 0n, txCount: 0, totalReceived: 0n });
+  });
+
+  it('asks nothing for an empty list and once for repeated addresses', async () => {
+    expect((await provider.getBalances([])).size).toBe(0);
+    expect(fake.requests).toHaveLength(0);
+
+    const balances = await provider.getBalances([alice, alice]);
+    expect([...balances.keys()]).toEqual([alice]);
+    expect(requestsTo('/balance')[0]!.query.active).toBe(alice);
+  });
+
+  it('counts mempool transactions in the balance', async () => {
+    fake.chain.fund(alice, 100_000);
+    fake.chain.mine();
+    fake.chain.addTx({ inputs: [{ address: alice, value: 100_000 }], outputs: [{ address: bob, value: 99_000 }] });
+
+    const balances = await provider.getBalances([alice, bob]);
+
+    expect(balances.get(alice)).toEqual({ address: alice, balance: 0n, txCount: 2, totalReceived: 100_000n });
+    expect(balances.get(bob)).toEqual({ address: bob, balance: 99_000n, txCount: 1, totalReceived: 99_000n });
+  });
+});
+
+describe('blockchain.info provider: history', () => {
+  it('reads a 120-transaction history in three pages, newest first, reporting progress', async () => {
+    const created = fake.chain.addManyTxs(alice, 120);
+    const progress: [number, number][] = [];
+
+    const history = await provider.getHistory(alice, { onProgress: (fetched, total) => progress.push([fetched, total]) });
+
+    expect(requestsTo('/rawaddr/')).toHaveLength(3);
+    expect(history.complete).toBe(true);
+    expect(history.txs.map((t) => t.txid)).toEqual(created.map((t) => t.txid).reverse());
+    expect(history.balance).toEqual({ address: alice, balance: 120n * 1000n + 7140n, txCount: 120, totalReceived: 127_140n });
+    expect(progress.at(-1)).toEqual([120, 120]);
+    expect(progress).toHaveLength(3);
+    const newest = history.txs[0]!;
+    expect(newest).toEqual({
+      txid: created[119]!.txid,
+      blockHeight: fake.chain.height,
+      time: new Date(fake.chain.tip.time * 1000),
+      fee: 0n,
+      net: 1_119n,
+    });
+  });
+
+  it('neither duplicates nor loses a transaction when one arrives between two pages', async () => {
+    const created = fake.chain.addManyTxs(alice, 120);
+    let arrived = false;
+
+    const history = await provider.getHistory(alice, {
+      onProgress: () => {
+        if (!arrived) fake.chain.fund(alice, 777);
+        arrived = true;
+      },
+    });
+
+    const txids = history.txs.map((t) => t.txid);
+    expect(new Set(txids).size).toBe(txids.length);
+    expect(txids).toEqual(created.map((t) => t.txid).reverse());
+  });
+
+  it('does not lose an older transaction when newer ones are replaced between two pages', async () => {
+    const created = fake.chain.addManyTxs(alice, 120);
+    const pending = [fake.chain.fund(alice, 555), fake.chain.fund(alice, 666)];
+    let replaced = false;
+
+    const history = await provider.getHistory(alice, {
+      onProgress: () => {
+        if (!replaced) pending.forEach((tx) => fake.chain.removeTx(tx.txid));
+        replaced = true;
+      },
+    });
+
+    const txids = history.txs.map((t) => t.txid);
+    expect(new Set(txids).size).toBe(txids.length);
+    expect(txids).toEqual([...pending.map((t) => t.txid).reverse(), ...created.map((t) => t.txid).reverse()]);
+  });
+
+  it('stops after one page at a known confirmed transaction and says the history is incomplete', async () => {
+    const created = fake.chain.addManyTxs(alice, 120);
+    const known = new Set(created.slice(0, 110).map((t) => t.txid));
+
+    const history = await provider.getHistory(alice, { knownTxids: known });
+
+    expect(requestsTo('/rawaddr/')).toHaveLength(1);
+    expect(history.complete).toBe(false);
+    expect(history.txs.map((t) => t.txid)).toEqual(created.slice(110).map((t) => t.txid).reverse());
+    expect(history.balance.txCount).toBe(120);
+  });
+
+  it('returns a known unconfirmed transaction and pages on to a newly confirmed one below it', async () => {
+    const [old] = fake.chain.addManyTxs(alice, 1);
+    const mined = fake.chain.fund(alice, 2_000);
+    fake.chain.mine();
+    const pending = fake.chain.fund(alice, 3_000);
+
+    const history = await provider.getHistory(alice, { knownTxids: new Set([old!.txid, pending.txid]) });
+
+    expect(history.txs.map((t) => t.txid)).toEqual([pending.txid, mined.txid]);
+    expect(history.complete).toBe(false);
+  });
+
+  it('stops after maxTxs transactions, on the first page for a look at a long history', async () => {
+    fake.chain.addManyTxs(alice, 120);
+    const history = await provider.getHistory(alice, { maxTxs: 50 });
+    expect(history.txs).toHaveLength(50);
+    expect(history.complete).toBe(false);
+    expect(history.balance.txCount).toBe(120);
+    expect(fake.requests.filter((r) => r.path.startsWith('/rawaddr/'))).toHaveLength(1);
+  });
+
+  it('gives an outgoing payment with change a net of minus what went to others and the fee', async () => {
+    fake.chain.fund(alice, 100_000);
+    fake.chain.mine();
+    const payment = fake.chain.addTx({
+      inputs: [{ address: alice, value: 100_000 }],
+      outputs: [
+        { address: bob, value: 30_000 },
+        { address: alice, value: 69_000 },
+      ],
+      fee: 1_000,
+    });
+
+    const history = await provider.getHistory(alice);
+
+    expect(history.txs[0]).toMatchObject({ txid: payment.txid, fee: 1_000n, net: -31_000n, blockHeight: null });
+    expect(history.balance.balance).toBe(69_000n);
+    expect((await provider.getHistory(bob)).txs[0]).toMatchObject({ txid: payment.txid, net: 30_000n });
+  });
+
+  it('shows an unconfirmed transaction with no block height, then its block after mining', async () => {
+    const tx = fake.chain.addTx({ outputs: [{ address: alice, value: 42_000 }], time: 1_713_600_000 });
+
+    const before = await provider.getHistory(alice);
+    expect(before.txs).toEqual([{ txid: tx.txid, blockHeight: null, time: new Date(1_713_600_000_000), fee: 0n, net: 42_000n }]);
+
+    const block = fake.chain.mine();
+    const after = await provider.getHistory(alice);
+    expect(after.txs).toEqual([{ txid: tx.txid, blockHeight: block.height, time: new Date(block.time * 1000), fee: 0n, net: 42_000n }]);
+  });
+
+  it('returns an empty, complete history for an unused address', async () => {
+    const history = await provider.getHistory(bob);
+    expect(history).toEqual({ balance: { address: bob, balance: 0n, txCount: 0, totalReceived: 0n }, txs: [], complete: true });
+  });
+});
+
+describe('blockchain.info provider: failures', () => {
+  it('turns a 500 into a ProviderError carrying the status', async () => {
+    fake.failNext(/^\/balance$/, cannedResponses.serverError);
+    const err = await rejection(provider.getBalances([alice]));
+    expect(err.status).toBe(500);
+    expect(err.provider).toBe('blockchain.info');
+    expect(err.message).toBe('blockchain.info: /balance answered HTTP 500: Internal Server Error');
+  });
+
+  it('turns a 429 HTML page into a ProviderError carrying the status', async () => {
+    fake.failNext(/^\/rawaddr\//, cannedResponses.rateLimited);
+    const err = await rejection(provider.getHistory(alice));
+    expect(err.status).toBe(429);
+    expect(err.message).toContain('rate limited');
+  });
+
+  it('treats a 404 for an address as the service misbehaving', async () => {
+    const err = await rejection(provider.getHistory('not-an-address'));
+    expect(err.status).toBe(404);
+    expect(err.message).toContain('Item not found or argument invalid');
+  });
+
+  it('turns a body that is not JSON into a ProviderError naming the endpoint', async () => {
+    fake.failNext(/^\/balance$/, { status: 200, body: `{"${alice}": {"final_balance": 12` });
+    const err = await rejection(provider.getBalances([alice]));
+    expect(err.status).toBeUndefined();
+    expect(err.message).toMatch(/^blockchain\.info: \/balance returned a body that is not JSON/);
+  });
+
+  it('turns JSON of the wrong shape into a ProviderError naming the endpoint and the field', async () => {
+    fake.failNext(/^\/rawaddr\//, { status: 200, body: '{"n_tx": 1, "total_received": 5, "final_balance": "5", "txs": []}' });
+    const err = await rejection(provider.getHistory(alice));
+    expect(err.message).toMatch(new RegExp(`^blockchain\\.info: /rawaddr/${alice} returned an unexpected body \\(final_balance: `));
+  });
+
+  it('turns a missing address in a balance answer into a ProviderError', async () => {
+    fake.failNext(/^\/balance$/, { status: 200, body: '{}' });
+    const err = await rejection(provider.getBalances([alice]));
+    expect(err.message).toContain(`no entry for ${alice}`);
+  });
+
+  it('gives up on a request that takes longer than the timeout', async () => {
+    fake.latencyMs = 500;
+    const impatient = createBlockchainInfoProvider({ baseUrl: fake.url, timeoutMs: 50 });
+    const err = await rejection(impatient.getBalances([alice]));
+    expect(err.message).toBe('blockchain.info: /balance timed out after 50 ms');
+  });
+
+  it('rejects with the caller’s own reason when the caller aborts', async () => {
+    fake.latencyMs = 500;
+    const controller = new AbortController();
+    const pending = provider.getHistory(alice, { signal: controller.signal });
+    controller.abort(new Error('shutting down'));
+    await expect(pending).rejects.toThrow('shutting down');
+  });
+
+  it('reports an unreachable service as a ProviderError', async () => {
+    await fake.close();
+    const err = await rejection(provider.getBalances([alice]));
+    expect(err.message).toMatch(/^blockchain\.info: \/balance could not be reached/);
+    fake = await startBlockchainInfoFake();
+  });
+});
+
+describe('blockchain.info provider: amounts', () => {
+  it('reads amounts above 2^53 satoshis exactly as bigint', async () => {
+    const huge = '9007199254740993'; // 2^53 + 1, which a JS number would round to 2^53
+    fake.failNext(/^\/balance$/, { status: 200, body: `{"${alice}":{"final_balance":${huge},"n_tx":1,"total_received":${huge}1}}` });
+    const balances = await provider.getBalances([alice]);
+    expect(balances.get(alice)).toEqual({ address: alice, balance: 9007199254740993n, txCount: 1, totalReceived: 90071992547409931n });
+
+    const tx = { hash: 'ab'.repeat(32), block_height: 840_001, time: 1_713_572_367, fee: 123, result: -BigInt(huge) };
+    const body = `{"n_tx":1,"total_received":0,"final_balance":-${huge},"txs":[{"hash":"${tx.hash}","block_height":840001,"block_index":840001,"time":1713572367,"fee":${huge}7,"result":-${huge}}]}`;
+    fake.failNext(/^\/rawaddr\//, { status: 200, body });
+    const history = await provider.getHistory(alice);
+    expect(history.balance.balance).toBe(-9007199254740993n);
+    expect(history.txs[0]).toMatchObject({ fee: 90071992547409937n, net: -9007199254740993n });
+  });
+});
+
+describe('the fake blockchain.info', () => {
+  const get = async (path: string) => {
+    const res = await fetch(`${fake.url}${path}`);
+    return { status: res.status, type: res.headers.get('content-type'), text: await res.text() };
+  };
+
+  it('splits active on | and , collapses duplicates, and answers {} when empty', async () => {
+    fake.chain.fund(alice, 1);
+    const both = await get(`/balance?active=${alice}|${bob},${alice.toUpperCase()}|`);
+    expect(Object.keys(JSON.parse(both.text))).toEqual([alice, bob]);
+    expect((await get('/balance?active=')).text).toBe('{}');
+  });
+
+  it('answers the real error bodies for invalid addresses and unknown txs', async () => {
+    expect(await get(`/balance?active=${alice}|nope`)).toEqual({
+      status: 400,
+      type: 'application/json',
+      text: '{"error":"user-error","message":"invalid address"}',
+    });
+    expect(await get('/rawaddr/nope')).toMatchObject({
+      status: 404,
+      text: '{"error":"not-found-or-invalid-arg","message":"Item not found or argument invalid"}',
+    });
+    expect((await get('/multiaddr?active=nope')).status).toBe(400);
+  });
+
+  it('serves a rawaddr transaction with inputs, outputs, result and balance, and clamps limit to 50', async () => {
+    fake.chain.addManyTxs(alice, 60);
+    fake.chain.addTx({
+      inputs: [{ address: alice, value: 5_000 }],
+      outputs: [{ address: bob, value: 4_000 }, { value: 0 }],
+      rbf: true,
+    });
+    const body = JSON.parse((await get(`/rawaddr/${alice}?limit=500`)).text);
+    expect(body).toMatchObject({ address: alice, n_tx: 61, final_balance: 1000 * 60 + 1770 - 5000 });
+    expect(body.txs).toHaveLength(50);
+    expect(body.txs[0]).toMatchObject({
+      block_height: null,
+      block_index: null,
+      fee: 1000,
+      result: -5000,
+      balance: body.final_balance,
+      rbf: true,
+      inputs: [{ prev_out: { addr: alice, value: 5000 } }],
+      out: [{ addr: bob, value: 4000, n: 0 }, { value: 0, n: 1 }],
+    });
+    expect(body.txs[0].out[1]).not.toHaveProperty('addr');
+    expect(body.txs[1].balance).toBe(body.final_balance + 5000);
+  });
+
+  it('serves multiaddr with result and balance for the whole set, and the tip', async () => {
+    fake.chain.fund(alice, 10_000);
+    fake.chain.mine();
+    fake.chain.addTx({ inputs: [{ address: alice, value: 10_000 }], outputs: [{ address: bob, value: 9_000 }] });
+    const body = JSON.parse((await get(`/multiaddr?active=${alice}|${bob}`)).text);
+    expect(body.addresses).toHaveLength(2);
+    expect(body.txs.map((t: { result: number }) => t.result)).toEqual([-1000, 10_000]);
+    expect(body.txs[0].balance).toBe(9_000);
+    expect((await get('/q/getblockcount')).text).toBe(String(fake.chain.height));
+    expect(JSON.parse((await get('/latestblock')).text)).toMatchObject({ height: fake.chain.height, hash: fake.chain.tip.hash });
+  });
+});
