@@ -1,0 +1,191 @@
+import type { Logger } from 'pino';
+import { type Network, parseAddress } from '../chain/address.js';
+import type { AddressHistory, ChainProvider } from '../chain/provider.js';
+import type { Database } from '../db/client.js';
+import {
+  createAlreadyTrackedError,
+  createLabelTakenError,
+  createNotTrackedError,
+  createProviderUnavailableError,
+  isUserError,
+  UserError,
+} from '../errors.js';
+import { createWalletRepository, type StoredTx } from './repository.js';
+
+export type Clock = () => Date;
+
+export interface WalletDeps {
+  db: Database;
+  provider: ChainProvider;
+  logger: Logger;
+  network?: Network;
+  clock?: Clock;
+}
+
+/** Where a figure came from: our database (as of `asOf`) or the provider just now. */
+export type Source = 'stored' | 'live';
+
+export interface BalanceView {
+  address: string;
+  label: string | null;
+  tracked: boolean;
+  balance: bigint;
+  txCount: number;
+  asOf: Date;
+  source: Source;
+}
+
+export interface TxnsView {
+  address: string;
+  label: string | null;
+  tracked: boolean;
+  txs: StoredTx[];
+  /** how many transactions the address has in all (txs may be one page of them) */
+  total: number;
+  asOf: Date;
+  source: Source;
+}
+
+const MAX_LABEL_LENGTH = 64;
+/** An untracked address is looked at, not synced: one provider page is enough. */
+const LIVE_TXS_LIMIT = 50;
+
+/** The use cases behind the slash commands. Knows nothing of Discord. */
+export function createWalletService({ db, provider, logger, network = 'mainnet', clock = () => new Date() }: WalletDeps) {
+  const repo = createWalletRepository({ db });
+
+  /** Call the provider; any failure of its becomes one error the user can act on. */
+  async function ask<T>(what: string, address: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (err) {
+      if (isUserError(err)) throw err;
+      logger.warn({ err, address, provider: provider.name }, `provider failed: ${what}`);
+      throw createProviderUnavailableError(provider.name, err);
+    }
+  }
+
+  /** Bring a stored address up to date: new transactions only, plus any still unconfirmed. */
+  async function refresh(address: string): Promise<Date> {
+    const knownTxids = await repo.confirmedTxids(address);
+    const history = await ask('history', address, () => provider.getHistory(address, { knownTxids }));
+    const at = clock();
+    await repo.storeHistory(history, at);
+    return at;
+  }
+
+  return {
+    /** Validate an address for this network: throws a user error saying what is wrong with it. */
+    parseAddress: (input: string) => parseAddress(input, network),
+
+    async track(input: { guildId: string; userId: string; address: string; label?: string | null }) {
+      const { address } = parseAddress(input.address, network);
+      const label = normaliseLabel(input.label);
+      const existing = await repo.findWatch(input.guildId, address);
+      if (existing) throw createAlreadyTrackedError(address, existing.label);
+      if (label) {
+        const clash = await repo.findWatchByLabel(input.guildId, label);
+        if (clash) throw createLabelTakenError(label, clash.address);
+      }
+
+      // Another server may track it already: then only what is new needs fetching.
+      const stored = await repo.findAddress(address);
+      const knownTxids = stored ? await repo.confirmedTxids(address) : undefined;
+      const history: AddressHistory = await ask('history', address, () =>
+        provider.getHistory(address, { knownTxids }),
+      );
+      const at = clock();
+      const added = await repo.storeHistory(history, at, { guildId: input.guildId, label, addedBy: input.userId });
+      if (!added) throw createAlreadyTrackedError(address, label);
+      logger.info({ guildId: input.guildId, address, txs: history.txs.length }, 'tracked');
+      return { address, label, balance: history.balance.balance, txCount: history.balance.txCount, asOf: at };
+    },
+
+    async untrack(input: { guildId: string; address: string }) {
+      const { address } = parseAddress(input.address, network);
+      const removed = await repo.removeWatch(input.guildId, address);
+      if (!removed) throw createNotTrackedError(address);
+      logger.info({ guildId: input.guildId, address }, 'untracked');
+      return { address, label: removed.label };
+    },
+
+    list(input: { guildId: string }) {
+      return repo.listWatches(input.guildId);
+    },
+
+    /** Watches of a server whose address or label contains `fragment`, for autocomplete. */
+    async suggest(input: { guildId: string; fragment: string; limit?: number }) {
+      const needle = input.fragment.trim().toLowerCase();
+      const watches = await repo.listWatches(input.guildId);
+      return watches
+        .filter((w) => !needle || w.address.toLowerCase().includes(needle) || w.label?.toLowerCase().includes(needle))
+        .slice(0, input.limit ?? 25);
+    },
+
+    async balance(input: { guildId: string; address: string; fresh?: boolean }): Promise<BalanceView> {
+      const { address } = parseAddress(input.address, network);
+      const watch = await repo.findWatch(input.guildId, address);
+      if (!watch) {
+        const balances = await ask('balance', address, () => provider.getBalances([address]));
+        const live = balances.get(address);
+        if (!live) throw createProviderUnavailableError(provider.name, new Error(`no balance returned for ${address}`));
+        return { address, label: null, tracked: false, balance: live.balance, txCount: live.txCount, asOf: clock(), source: 'live' };
+      }
+      if (input.fresh) await refresh(address);
+      const row = await repo.findAddress(address);
+      if (!row) throw createNotTrackedError(address); // untracked between the two reads
+      return {
+        address,
+        label: watch.label,
+        tracked: true,
+        balance: row.balance,
+        txCount: row.txCount,
+        asOf: row.balanceUpdatedAt,
+        source: input.fresh ? 'live' : 'stored',
+      };
+    },
+
+    async txns(input: { guildId: string; address: string; fresh?: boolean; limit?: number; offset?: number }): Promise<TxnsView> {
+      const { address } = parseAddress(input.address, network);
+      const limit = input.limit ?? 10;
+      const offset = input.offset ?? 0;
+      const watch = await repo.findWatch(input.guildId, address);
+      if (!watch) {
+        const history = await ask('history', address, () => provider.getHistory(address, { maxTxs: LIVE_TXS_LIMIT }));
+        return {
+          address,
+          label: null,
+          tracked: false,
+          txs: history.txs.slice(offset, offset + limit),
+          total: history.balance.txCount,
+          asOf: clock(),
+          source: 'live',
+        };
+      }
+      if (input.fresh) await refresh(address);
+      const row = await repo.findAddress(address);
+      if (!row) throw createNotTrackedError(address);
+      const { txs, total } = await repo.listTxs(address, { limit, offset });
+      return {
+        address,
+        label: watch.label,
+        tracked: true,
+        txs,
+        total,
+        asOf: row.txsUpdatedAt ?? row.balanceUpdatedAt,
+        source: input.fresh ? 'live' : 'stored',
+      };
+    },
+  };
+}
+
+export type WalletService = ReturnType<typeof createWalletService>;
+
+function normaliseLabel(label: string | null | undefined): string | null {
+  const trimmed = label?.trim().replace(/\s+/g, ' ');
+  if (!trimmed) return null;
+  if (trimmed.length > MAX_LABEL_LENGTH) {
+    throw new UserError('invalid_input', `A label can be at most ${MAX_LABEL_LENGTH} characters long.`);
+  }
+  return trimmed;
+}
