@@ -1,0 +1,125 @@
+import { MessageFlags } from 'discord.js';
+import type { RestRequest, RestRouter } from './http.js';
+import type { DiscordState, MessageContent, MessageRecord } from './state.js';
+import type { RecordedFile } from './types.js';
+import { apiError, FormErrors, unknownChannel, unknownMessage, type Reply } from './util.js';
+
+interface EmbedLike {
+  title?: string;
+  description?: string;
+  fields?: { name?: string; value?: string }[];
+  footer?: { text?: string };
+  author?: { name?: string };
+}
+
+/** Discord's message limits; a bot that breaks them in production gets exactly these 400s. */
+export function checkMessage(body: MessageContent | undefined, files: RecordedFile[], { creating }: { creating: boolean }): Reply | null {
+  const b = (body ?? {}) as MessageContent & { sticker_ids?: unknown[]; poll?: unknown };
+  const errors = new FormErrors();
+  errors.maxLength(['content'], b.content, 2000);
+  const embeds = Array.isArray(b.embeds) ? (b.embeds as EmbedLike[]) : [];
+  if (embeds.length > 10) errors.add(['embeds'], 'BASE_TYPE_MAX_LENGTH', 'Must be 10 or fewer in length.');
+  let total = 0;
+  embeds.forEach((embed, i) => {
+    errors.maxLength(['embeds', i, 'title'], embed.title, 256);
+    errors.maxLength(['embeds', i, 'description'], embed.description, 4096);
+    errors.maxLength(['embeds', i, 'footer', 'text'], embed.footer?.text, 2048);
+    errors.maxLength(['embeds', i, 'author', 'name'], embed.author?.name, 256);
+    if ((embed.fields?.length ?? 0) > 25) errors.add(['embeds', i, 'fields'], 'BASE_TYPE_MAX_LENGTH', 'Must be 25 or fewer in length.');
+    embed.fields?.forEach((field, j) => {
+      for (const [key, max] of [['name', 256], ['value', 1024]] as const) {
+        if (!field[key]) errors.add(['embeds', i, 'fields', j, key], 'BASE_TYPE_REQUIRED', 'This field is required');
+        errors.maxLength(['embeds', i, 'fields', j, key], field[key], max);
+      }
+      total += (field.name?.length ?? 0) + (field.value?.length ?? 0);
+    });
+    total += [embed.title, embed.description, embed.footer?.text, embed.author?.name].reduce((n, s) => n + (s?.length ?? 0), 0);
+  });
+  if (total > 6000) errors.add(['embeds'], 'MAX_EMBED_SIZE_EXCEEDED', 'Embed size exceeds maximum size of 6000');
+  const invalid = errors.reply();
+  if (invalid) return invalid;
+  const empty =
+    !b.content && embeds.length === 0 && !(Array.isArray(b.components) && b.components.length) && files.length === 0 && !b.sticker_ids?.length && !b.poll;
+  if (creating && empty) return apiError(400, 50006, 'Cannot send an empty message');
+  return null;
+}
+
+/** `POST/GET/PATCH/DELETE /channels/:channel/messages…` with `enforce_nonce` dedupe. */
+export class ChannelMessages {
+  #nonces = new Map<string, MessageRecord>();
+
+  constructor(
+    private readonly state: DiscordState,
+    private readonly nonceWindowMs: number,
+  ) {}
+
+  /** What the bot posted in a channel, as users see it; ephemeral replies are not in a channel. */
+  inChannel(channelId: string): MessageRecord[] {
+    return [...this.state.messages.values()].filter((m) => m.channelId === channelId && !m.deleted && !(m.current.flags & MessageFlags.Ephemeral));
+  }
+
+  routes(router: RestRouter): void {
+    router.route('GET', '/channels/:channel', (req) => {
+      const channel = this.state.liveChannel(req.params.channel!);
+      return channel ? { status: 200, body: this.state.channelPayload(channel) } : unknownChannel();
+    });
+    router.route('POST', '/channels/:channel/messages', (req) => this.#create(req));
+    router.route('GET', '/channels/:channel/messages', (req) => {
+      if (!this.state.liveChannel(req.params.channel!)) return unknownChannel();
+      const limit = Math.min(Number(req.query.limit ?? 50), 100);
+      const newestFirst = this.inChannel(req.params.channel!).reverse().slice(0, limit);
+      return { status: 200, body: newestFirst.map((m) => this.state.messagePayload(m)) };
+    });
+    router.route('GET', '/channels/:channel/messages/:message', (req) =>
+      this.#existing(req, (m) => ({ status: 200, body: this.state.messagePayload(m) })),
+    );
+    router.route('PATCH', '/channels/:channel/messages/:message', (req) =>
+      this.#existing(req, (m) => {
+        const invalid = checkMessage(req.body as MessageContent, req.files, { creating: false });
+        if (invalid) return invalid;
+        this.state.editMessage(m, req.body as MessageContent, req.files);
+        return { status: 200, body: this.state.messagePayload(m) };
+      }),
+    );
+    router.route('DELETE', '/channels/:channel/messages/:message', (req) =>
+      this.#existing(req, (m) => {
+        m.deleted = true;
+        return { status: 204 };
+      }),
+    );
+  }
+
+  #create(req: RestRequest): Reply {
+    const channel = this.state.liveChannel(req.params.channel!);
+    if (!channel) return unknownChannel();
+    if (!this.state.isTextChannel(channel)) return apiError(400, 50008, 'Cannot send messages in a non-text channel');
+    const body = (req.body ?? {}) as MessageContent & { nonce?: unknown; enforce_nonce?: unknown };
+    const nonce = body.nonce;
+    if (nonce !== undefined && nonce !== null) {
+      const errors = new FormErrors();
+      if (typeof nonce === 'string') errors.maxLength(['nonce'], nonce, 25);
+      else if (!Number.isInteger(nonce)) errors.add(['nonce'], 'BASE_TYPE_CHOICES', 'Value must be one of (string, integer).');
+      const invalid = errors.reply();
+      if (invalid) return invalid;
+    }
+    const key = `${this.state.botUser.id}:${String(nonce)}`;
+    if (body.enforce_nonce === true && nonce !== undefined && nonce !== null) {
+      const earlier = this.#nonces.get(key);
+      if (earlier && this.state.now() - earlier.createdAt <= this.nonceWindowMs) {
+        return { status: 200, body: this.state.messagePayload(earlier) };
+      }
+    }
+    const invalid = checkMessage(body, req.files, { creating: true });
+    if (invalid) return invalid;
+    const message = this.state.createMessage({ channelId: channel.id, type: 0, body, files: req.files, nonce: (nonce as string | number | undefined) ?? null });
+    if (nonce !== undefined && nonce !== null) this.#nonces.set(key, message);
+    return { status: 200, body: this.state.messagePayload(message) };
+  }
+
+  #existing(req: RestRequest, then: (m: MessageRecord) => Reply): Reply {
+    if (!this.state.liveChannel(req.params.channel!)) return unknownChannel();
+    const message = this.state.messages.get(req.params.message!);
+    if (!message || message.deleted || message.channelId !== req.params.channel || message.current.flags & MessageFlags.Ephemeral) return unknownMessage();
+    return then(message);
+  }
+}
