@@ -1,0 +1,33 @@
+import { ApplicationCommandOptionType, InteractionContextType } from 'discord.js';
+import { type Command, suggestWatchedAddresses } from '../command.js';
+import { renderBalance } from '../render/embeds.js';
+
+export const balance: Command = {
+  definition: {
+    name: 'balance',
+    description: 'Balance of a Bitcoin address',
+    contexts: [InteractionContextType.Guild],
+    options: [
+      {
+        type: ApplicationCommandOptionType.String,
+        name: 'address',
+        description: 'Any Bitcoin address, or pick a tracked one',
+        required: true,
+        autocomplete: true,
+        max_length: 100,
+      },
+      { type: ApplicationCommandOptionType.Boolean, name: 'fresh', description: 'Ask the network now instead of the stored figure' },
+    ],
+  },
+  defer: 'public',
+  check: (interaction, { wallet }) => void wallet.parseAddress(interaction.options.getString('address', true)),
+  async execute(interaction, { wallet, links, providerName }) {
+    const view = await wallet.balance({
+      guildId: interaction.guildId!,
+      address: interaction.options.getString('address', true),
+      fresh: interaction.options.getBoolean('fresh') ?? false,
+    });
+    return { embeds: [renderBalance(view, links, providerName)] };
+  },
+  autocomplete: suggestWatchedAddresses,
+};

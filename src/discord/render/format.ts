@@ -1,0 +1,29 @@
+import { formatBtc, formatSignedBtc } from '../../chain/amount.js';
+
+/** Discord renders these in each reader's own time zone and language. */
+export const relativeTime = (date: Date) => `<t:${Math.floor(date.getTime() / 1000)}:R>`;
+export const fullTime = (date: Date) => `<t:${Math.floor(date.getTime() / 1000)}:f>`;
+
+export const btc = formatBtc;
+export const signedBtc = formatSignedBtc;
+
+/** `1a2b3c4d…9f8e7d6c`: enough to recognise a txid, short enough for a line. */
+export const shortTxid = (txid: string) => `${txid.slice(0, 8)}…${txid.slice(-8)}`;
+
+/** `bc1qar0s…wf5mdq` for labels of autocomplete choices. */
+export const shortAddress = (address: string) =>
+  address.length <= 20 ? address : `${address.slice(0, 10)}…${address.slice(-6)}`;
+
+/** Labels are user input: make sure they cannot break out of the markdown around them. */
+export function escapeMarkdown(text: string): string {
+  return text.replace(/([\\*_~`|>[\]()#-])/g, '\\$1').replace(/@/g, '@\u200b');
+}
+
+export function createExplorerLinks(explorerUrl: string) {
+  const base = explorerUrl.replace(/\/+$/, '');
+  return {
+    tx: (txid: string) => `${base}/tx/${encodeURIComponent(txid)}`,
+    address: (address: string) => `${base}/address/${encodeURIComponent(address)}`,
+  };
+}
+export type ExplorerLinks = ReturnType<typeof createExplorerLinks>;
