@@ -7,238 +7,240 @@ import { UserError } from '../../src/errors.js';
 import { createWalletService, type WalletService } from '../../src/wallet/service.js';
 import { type BlockchainInfoFake, FakeChain, startBlockchainInfoFake } from '../fakes/chain/index.js';
 import { testAddress } from '../support/addresses.js';
-import { createTestDatabase } from '../support/database.js';
+import { createTestDatabase, testBackends } from '../support/database.js';
 
-const logger = pino({ level: 'silent' });
-let database: Awaited<ReturnType<typeof createTestDatabase>>;
-let api: BlockchainInfoFake;
-let chain: FakeChain;
-let wallet: WalletService;
-let now: Date;
+describe.each(testBackends())('wallet on %s', (backend) => {
+  const logger = pino({ level: 'silent' });
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let api: BlockchainInfoFake;
+  let chain: FakeChain;
+  let wallet: WalletService;
+  let now: Date;
 
-// One database for the file: each test works in servers of its own.
-let GUILD_A: string;
-let GUILD_B: string;
-let guilds = 0;
-const USER = '200000000000000001';
-let seed = 0;
-const fresh = () => testAddress(`wallet-${seed++}`);
+  // One database for the file: each test works in servers of its own.
+  let GUILD_A: string;
+  let GUILD_B: string;
+  let guilds = 0;
+  const USER = '200000000000000001';
+  let seed = 0;
+  const fresh = () => testAddress(`wallet-${seed++}`);
 
-beforeAll(async () => {
-  database = await createTestDatabase();
-});
-afterAll(async () => {
-  await database?.close();
-});
-
-beforeEach(async () => {
-  chain = new FakeChain();
-  api = await startBlockchainInfoFake({ chain });
-  now = new Date('2026-11-24T12:00:00Z');
-  GUILD_A = String(100000000000000000n + BigInt(++guilds));
-  GUILD_B = String(100000000000000000n + BigInt(++guilds));
-  wallet = createWalletService({
-    db: database.db,
-    provider: createBlockchainInfoProvider({ baseUrl: api.url, logger }),
-    logger,
-    clock: () => now,
+  beforeAll(async () => {
+    database = await createTestDatabase(backend);
   });
-  return () => api.close();
-});
-
-async function rowCounts() {
-  const [[a], [w], [t], [l]] = await Promise.all([
-    database.db.select({ n: count() }).from(addresses),
-    database.db.select({ n: count() }).from(watches),
-    database.db.select({ n: count() }).from(transactions),
-    database.db.select({ n: count() }).from(addressTransactions),
-  ]);
-  return { addresses: a!.n, watches: w!.n, transactions: t!.n, links: l!.n };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<UserError> {
-  const err = await promise.then(() => undefined, (e: unknown) => e);
-  expect(err).toBeInstanceOf(UserError);
-  return err as UserError;
-}
-
-describe('track', () => {
-  it('stores the balance and every transaction, with the time it was fetched', async () => {
-    const address = fresh();
-    chain.fund(address, 150_000n);
-    chain.mine();
-    chain.fund(address, 5_000n); // still in the mempool
-
-    const result = await wallet.track({ guildId: GUILD_A, userId: USER, address, label: 'cold' });
-
-    expect(result).toMatchObject({ address, label: 'cold', balance: 155_000n, txCount: 2, asOf: now });
-    const [listed] = await wallet.list({ guildId: GUILD_A });
-    expect(listed).toMatchObject({ address, label: 'cold', balance: 155_000n, balanceUpdatedAt: now, addedBy: USER });
-    const { txs, total } = await wallet.txns({ guildId: GUILD_A, address });
-    expect(total).toBe(2);
-    expect(txs.map((t) => [t.net, t.blockHeight === null])).toEqual([
-      [5_000n, true],
-      [150_000n, false],
-    ]);
+  afterAll(async () => {
+    await database?.close();
   });
 
-  it('stores an address with more transactions than one provider page', async () => {
-    const address = fresh();
-    chain.addManyTxs(address, 120);
-    chain.mine();
-    await wallet.track({ guildId: GUILD_A, userId: USER, address });
-    const { total } = await wallet.txns({ guildId: GUILD_A, address });
-    expect(total).toBe(120);
-    expect(api.requests.filter((r) => r.path.startsWith('/rawaddr/'))).toHaveLength(3);
-  });
-
-  it('refuses an invalid address before it reaches the provider or the database', async () => {
-    const before = await rowCounts();
-    const bad = fresh().slice(0, -1) + 'x';
-    const err = await rejection(wallet.track({ guildId: GUILD_A, userId: USER, address: bad }));
-    expect(err.code).toBe('invalid_address');
-    expect(api.requests).toHaveLength(0);
-    expect(await rowCounts()).toEqual(before);
-  });
-
-  it('says so when the server already tracks the address, without asking the provider', async () => {
-    const address = fresh();
-    chain.fund(address, 1n);
-    await wallet.track({ guildId: GUILD_A, userId: USER, address, label: 'hot' });
-    const calls = api.requests.length;
-    const err = await rejection(wallet.track({ guildId: GUILD_A, userId: USER, address: address.toUpperCase() }));
-    expect(err.code).toBe('already_tracked');
-    expect(err.message).toContain('hot');
-    expect(api.requests).toHaveLength(calls);
-  });
-
-  it('refuses a label another address of the server already has, in any case', async () => {
-    await wallet.track({ guildId: GUILD_A, userId: USER, address: fresh(), label: 'Savings' });
-    const err = await rejection(wallet.track({ guildId: GUILD_A, userId: USER, address: fresh(), label: 'savings' }));
-    expect(err.code).toBe('label_taken');
-  });
-
-  it('changes nothing when the provider is down', async () => {
-    const before = await rowCounts();
-    api.failNext(/rawaddr/, { status: 500, body: '{"error":"server-error","message":"Internal Server Error"}' });
-    const err = await rejection(wallet.track({ guildId: GUILD_A, userId: USER, address: fresh() }));
-    expect(err.code).toBe('provider_unavailable');
-    expect(await rowCounts()).toEqual(before);
-  });
-});
-
-describe('untrack', () => {
-  it("removes only this server's watch and keeps what another server still needs", async () => {
-    const shared = fresh();
-    const other = fresh();
-    // One payment from `shared` to `other`: both addresses need this transaction.
-    chain.fund(shared, 100_000n);
-    chain.addTx({ inputs: [{ address: shared, value: 100_000n }], outputs: [{ address: other, value: 90_000n }] });
-    chain.mine();
-    await wallet.track({ guildId: GUILD_A, userId: USER, address: shared });
-    await wallet.track({ guildId: GUILD_B, userId: USER, address: shared });
-    await wallet.track({ guildId: GUILD_B, userId: USER, address: other });
-    const before = await rowCounts();
-
-    await wallet.untrack({ guildId: GUILD_A, address: shared });
-    expect(await wallet.list({ guildId: GUILD_A })).toEqual([]);
-    expect((await wallet.txns({ guildId: GUILD_B, address: shared })).total).toBe(2);
-    expect(await rowCounts()).toEqual({ ...before, watches: before.watches - 1 });
-
-    // The last watch of `shared` goes: its funding tx goes, the payment stays for `other`.
-    await wallet.untrack({ guildId: GUILD_B, address: shared });
-    const after = await rowCounts();
-    expect(after).toEqual({
-      addresses: before.addresses - 1,
-      watches: before.watches - 2,
-      transactions: before.transactions - 1,
-      links: before.links - 2,
+  beforeEach(async () => {
+    chain = new FakeChain();
+    api = await startBlockchainInfoFake({ chain });
+    now = new Date('2026-11-24T12:00:00Z');
+    GUILD_A = String(100000000000000000n + BigInt(++guilds));
+    GUILD_B = String(100000000000000000n + BigInt(++guilds));
+    wallet = createWalletService({
+      db: database.db,
+      provider: createBlockchainInfoProvider({ baseUrl: api.url, logger }),
+      logger,
+      clock: () => now,
     });
-    const { txs } = await wallet.txns({ guildId: GUILD_B, address: other });
-    expect(txs.map((t) => t.net)).toEqual([90_000n]);
+    return () => api.close();
   });
 
-  it('says the address is not tracked when this server does not track it', async () => {
-    const address = fresh();
-    await wallet.track({ guildId: GUILD_B, userId: USER, address });
-    const err = await rejection(wallet.untrack({ guildId: GUILD_A, address }));
-    expect(err.code).toBe('not_tracked');
-    expect(await wallet.list({ guildId: GUILD_B })).toHaveLength(1);
-  });
-});
-
-describe('balance and txns', () => {
-  it('answers a tracked address from the database, and from the provider with fresh', async () => {
-    const address = fresh();
-    chain.fund(address, 10_000n);
-    await wallet.track({ guildId: GUILD_A, userId: USER, address });
-    const trackedAt = now;
-    chain.fund(address, 2_500n);
-    now = new Date('2026-11-24T12:05:00Z');
-
-    const stored = await wallet.balance({ guildId: GUILD_A, address });
-    expect(stored).toMatchObject({ balance: 10_000n, asOf: trackedAt, source: 'stored', tracked: true });
-
-    const live = await wallet.balance({ guildId: GUILD_A, address, fresh: true });
-    expect(live).toMatchObject({ balance: 12_500n, asOf: now, source: 'live' });
-    // …and the stored row was brought up to date with it, transactions included.
-    expect(await wallet.balance({ guildId: GUILD_A, address })).toMatchObject({ balance: 12_500n, asOf: now });
-    expect((await wallet.txns({ guildId: GUILD_A, address })).total).toBe(2);
-  });
-
-  it('answers an untracked address live and stores nothing', async () => {
-    const address = fresh();
-    chain.fund(address, 42n);
-    const before = await rowCounts();
-    expect(await wallet.balance({ guildId: GUILD_A, address })).toMatchObject({ balance: 42n, tracked: false, source: 'live' });
-    const view = await wallet.txns({ guildId: GUILD_A, address });
-    expect(view).toMatchObject({ tracked: false, total: 1, source: 'live' });
-    expect(view.txs[0]?.net).toBe(42n);
-    expect(await rowCounts()).toEqual(before);
-  });
-
-  it('shows an outgoing payment with change as the net amount that left the address', async () => {
-    const address = fresh();
-    const shop = fresh();
-    chain.fund(address, 500_000n);
-    chain.mine();
-    await wallet.track({ guildId: GUILD_A, userId: USER, address });
-    chain.addTx({
-      inputs: [{ address, value: 500_000n }],
-      outputs: [{ address: shop, value: 120_000n }, { address, value: 379_000n }],
-    });
-    const { txs } = await wallet.txns({ guildId: GUILD_A, address, fresh: true });
-    expect(txs[0]).toMatchObject({ net: -121_000n, fee: 1_000n, blockHeight: null });
-  });
-
-  it('updates a transaction when it confirms and forgets one that left the mempool', async () => {
-    const address = fresh();
-    chain.fund(address, 1_000n);
-    chain.mine();
-    await wallet.track({ guildId: GUILD_A, userId: USER, address });
-    const pending = chain.fund(address, 2_000n);
-    const dropped = chain.fund(address, 3_000n);
-    await wallet.txns({ guildId: GUILD_A, address, fresh: true });
-
-    chain.removeTx(dropped.txid);
-    const block = chain.mine();
-    const { txs } = await wallet.txns({ guildId: GUILD_A, address, fresh: true });
-    expect(txs.map((t) => [t.txid, t.blockHeight])).toEqual([
-      [pending.txid, block.height],
-      [expect.any(String), block.height - 1],
+  async function rowCounts() {
+    const [[a], [w], [t], [l]] = await Promise.all([
+      database.db.select({ n: count() }).from(addresses),
+      database.db.select({ n: count() }).from(watches),
+      database.db.select({ n: count() }).from(transactions),
+      database.db.select({ n: count() }).from(addressTransactions),
     ]);
-    expect(await wallet.balance({ guildId: GUILD_A, address })).toMatchObject({ balance: 3_000n });
+    return { addresses: a!.n, watches: w!.n, transactions: t!.n, links: l!.n };
+  }
+
+  async function rejection(promise: Promise<unknown>): Promise<UserError> {
+    const err = await promise.then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(UserError);
+    return err as UserError;
+  }
+
+  describe('track', () => {
+    it('stores the balance and every transaction, with the time it was fetched', async () => {
+      const address = fresh();
+      chain.fund(address, 150_000n);
+      chain.mine();
+      chain.fund(address, 5_000n); // still in the mempool
+
+      const result = await wallet.track({ guildId: GUILD_A, userId: USER, address, label: 'cold' });
+
+      expect(result).toMatchObject({ address, label: 'cold', balance: 155_000n, txCount: 2, asOf: now });
+      const [listed] = await wallet.list({ guildId: GUILD_A });
+      expect(listed).toMatchObject({ address, label: 'cold', balance: 155_000n, balanceUpdatedAt: now, addedBy: USER });
+      const { txs, total } = await wallet.txns({ guildId: GUILD_A, address });
+      expect(total).toBe(2);
+      expect(txs.map((t) => [t.net, t.blockHeight === null])).toEqual([
+        [5_000n, true],
+        [150_000n, false],
+      ]);
+    });
+
+    it('stores an address with more transactions than one provider page', async () => {
+      const address = fresh();
+      chain.addManyTxs(address, 120);
+      chain.mine();
+      await wallet.track({ guildId: GUILD_A, userId: USER, address });
+      const { total } = await wallet.txns({ guildId: GUILD_A, address });
+      expect(total).toBe(120);
+      expect(api.requests.filter((r) => r.path.startsWith('/rawaddr/'))).toHaveLength(3);
+    });
+
+    it('refuses an invalid address before it reaches the provider or the database', async () => {
+      const before = await rowCounts();
+      const bad = fresh().slice(0, -1) + 'x';
+      const err = await rejection(wallet.track({ guildId: GUILD_A, userId: USER, address: bad }));
+      expect(err.code).toBe('invalid_address');
+      expect(api.requests).toHaveLength(0);
+      expect(await rowCounts()).toEqual(before);
+    });
+
+    it('says so when the server already tracks the address, without asking the provider', async () => {
+      const address = fresh();
+      chain.fund(address, 1n);
+      await wallet.track({ guildId: GUILD_A, userId: USER, address, label: 'hot' });
+      const calls = api.requests.length;
+      const err = await rejection(wallet.track({ guildId: GUILD_A, userId: USER, address: address.toUpperCase() }));
+      expect(err.code).toBe('already_tracked');
+      expect(err.message).toContain('hot');
+      expect(api.requests).toHaveLength(calls);
+    });
+
+    it('refuses a label another address of the server already has, in any case', async () => {
+      await wallet.track({ guildId: GUILD_A, userId: USER, address: fresh(), label: 'Savings' });
+      const err = await rejection(wallet.track({ guildId: GUILD_A, userId: USER, address: fresh(), label: 'savings' }));
+      expect(err.code).toBe('label_taken');
+    });
+
+    it('changes nothing when the provider is down', async () => {
+      const before = await rowCounts();
+      api.failNext(/rawaddr/, { status: 500, body: '{"error":"server-error","message":"Internal Server Error"}' });
+      const err = await rejection(wallet.track({ guildId: GUILD_A, userId: USER, address: fresh() }));
+      expect(err.code).toBe('provider_unavailable');
+      expect(await rowCounts()).toEqual(before);
+    });
   });
 
-  it('fetches only new transactions when refreshing a long history', async () => {
-    const address = fresh();
-    chain.addManyTxs(address, 120);
-    chain.mine();
-    await wallet.track({ guildId: GUILD_A, userId: USER, address });
-    chain.fund(address, 7n);
-    const calls = api.requests.length;
-    const { total } = await wallet.txns({ guildId: GUILD_A, address, fresh: true });
-    expect(total).toBe(121);
-    expect(api.requests.length - calls).toBe(1);
+  describe('untrack', () => {
+    it("removes only this server's watch and keeps what another server still needs", async () => {
+      const shared = fresh();
+      const other = fresh();
+      // One payment from `shared` to `other`: both addresses need this transaction.
+      chain.fund(shared, 100_000n);
+      chain.addTx({ inputs: [{ address: shared, value: 100_000n }], outputs: [{ address: other, value: 90_000n }] });
+      chain.mine();
+      await wallet.track({ guildId: GUILD_A, userId: USER, address: shared });
+      await wallet.track({ guildId: GUILD_B, userId: USER, address: shared });
+      await wallet.track({ guildId: GUILD_B, userId: USER, address: other });
+      const before = await rowCounts();
+
+      await wallet.untrack({ guildId: GUILD_A, address: shared });
+      expect(await wallet.list({ guildId: GUILD_A })).toEqual([]);
+      expect((await wallet.txns({ guildId: GUILD_B, address: shared })).total).toBe(2);
+      expect(await rowCounts()).toEqual({ ...before, watches: before.watches - 1 });
+
+      // The last watch of `shared` goes: its funding tx goes, the payment stays for `other`.
+      await wallet.untrack({ guildId: GUILD_B, address: shared });
+      const after = await rowCounts();
+      expect(after).toEqual({
+        addresses: before.addresses - 1,
+        watches: before.watches - 2,
+        transactions: before.transactions - 1,
+        links: before.links - 2,
+      });
+      const { txs } = await wallet.txns({ guildId: GUILD_B, address: other });
+      expect(txs.map((t) => t.net)).toEqual([90_000n]);
+    });
+
+    it('says the address is not tracked when this server does not track it', async () => {
+      const address = fresh();
+      await wallet.track({ guildId: GUILD_B, userId: USER, address });
+      const err = await rejection(wallet.untrack({ guildId: GUILD_A, address }));
+      expect(err.code).toBe('not_tracked');
+      expect(await wallet.list({ guildId: GUILD_B })).toHaveLength(1);
+    });
+  });
+
+  describe('balance and txns', () => {
+    it('answers a tracked address from the database, and from the provider with fresh', async () => {
+      const address = fresh();
+      chain.fund(address, 10_000n);
+      await wallet.track({ guildId: GUILD_A, userId: USER, address });
+      const trackedAt = now;
+      chain.fund(address, 2_500n);
+      now = new Date('2026-11-24T12:05:00Z');
+
+      const stored = await wallet.balance({ guildId: GUILD_A, address });
+      expect(stored).toMatchObject({ balance: 10_000n, asOf: trackedAt, source: 'stored', tracked: true });
+
+      const live = await wallet.balance({ guildId: GUILD_A, address, fresh: true });
+      expect(live).toMatchObject({ balance: 12_500n, asOf: now, source: 'live' });
+      // …and the stored row was brought up to date with it, transactions included.
+      expect(await wallet.balance({ guildId: GUILD_A, address })).toMatchObject({ balance: 12_500n, asOf: now });
+      expect((await wallet.txns({ guildId: GUILD_A, address })).total).toBe(2);
+    });
+
+    it('answers an untracked address live and stores nothing', async () => {
+      const address = fresh();
+      chain.fund(address, 42n);
+      const before = await rowCounts();
+      expect(await wallet.balance({ guildId: GUILD_A, address })).toMatchObject({ balance: 42n, tracked: false, source: 'live' });
+      const view = await wallet.txns({ guildId: GUILD_A, address });
+      expect(view).toMatchObject({ tracked: false, total: 1, source: 'live' });
+      expect(view.txs[0]?.net).toBe(42n);
+      expect(await rowCounts()).toEqual(before);
+    });
+
+    it('shows an outgoing payment with change as the net amount that left the address', async () => {
+      const address = fresh();
+      const shop = fresh();
+      chain.fund(address, 500_000n);
+      chain.mine();
+      await wallet.track({ guildId: GUILD_A, userId: USER, address });
+      chain.addTx({
+        inputs: [{ address, value: 500_000n }],
+        outputs: [{ address: shop, value: 120_000n }, { address, value: 379_000n }],
+      });
+      const { txs } = await wallet.txns({ guildId: GUILD_A, address, fresh: true });
+      expect(txs[0]).toMatchObject({ net: -121_000n, fee: 1_000n, blockHeight: null });
+    });
+
+    it('updates a transaction when it confirms and forgets one that left the mempool', async () => {
+      const address = fresh();
+      chain.fund(address, 1_000n);
+      chain.mine();
+      await wallet.track({ guildId: GUILD_A, userId: USER, address });
+      const pending = chain.fund(address, 2_000n);
+      const dropped = chain.fund(address, 3_000n);
+      await wallet.txns({ guildId: GUILD_A, address, fresh: true });
+
+      chain.removeTx(dropped.txid);
+      const block = chain.mine();
+      const { txs } = await wallet.txns({ guildId: GUILD_A, address, fresh: true });
+      expect(txs.map((t) => [t.txid, t.blockHeight])).toEqual([
+        [pending.txid, block.height],
+        [expect.any(String), block.height - 1],
+      ]);
+      expect(await wallet.balance({ guildId: GUILD_A, address })).toMatchObject({ balance: 3_000n });
+    });
+
+    it('fetches only new transactions when refreshing a long history', async () => {
+      const address = fresh();
+      chain.addManyTxs(address, 120);
+      chain.mine();
+      await wallet.track({ guildId: GUILD_A, userId: USER, address });
+      chain.fund(address, 7n);
+      const calls = api.requests.length;
+      const { total } = await wallet.txns({ guildId: GUILD_A, address, fresh: true });
+      expect(total).toBe(121);
+      expect(api.requests.length - calls).toBe(1);
+    });
   });
 });

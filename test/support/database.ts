@@ -2,12 +2,17 @@ import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
 import { type DatabaseHandle, openDatabase } from '../../src/db/client.js';
 
+export type Backend = 'pglite' | 'postgres';
+
+/** PGlite always; Postgres too when TEST_DATABASE_URL names a server. */
+export const testBackends = (): Backend[] => (process.env.TEST_DATABASE_URL ? ['pglite', 'postgres'] : ['pglite']);
+
 /**
  * A database of its own for one test file: a fresh Postgres database on TEST_DATABASE_URL's server
- * when that is set (dropped afterwards), else PGlite in memory. Runs never collide.
+ * (dropped afterwards), or PGlite in memory. Runs never collide.
  */
-export async function createTestDatabase(): Promise<DatabaseHandle & { url: string }> {
-  const url = await createTestDatabaseUrl();
+export async function createTestDatabase(backend: Backend = 'pglite'): Promise<DatabaseHandle & { url: string }> {
+  const url = backend === 'postgres' ? await createTestDatabaseUrl() : { url: 'memory:', drop: async () => {} };
   const handle = await openDatabase(url.url);
   return {
     ...handle,

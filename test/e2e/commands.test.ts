@@ -1,0 +1,174 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FakeInteraction, FakeMessage } from '../fakes/discord.js';
+import { testAddress } from '../support/addresses.js';
+import { testBackends } from '../support/database.js';
+import { EXPLORER, type Harness, startHarness, visibleText } from '../support/harness.js';
+
+const DEFERRED = 5;
+const EPHEMERAL = 64;
+let seed = 0;
+const fresh = () => testAddress(`e2e-${seed++}`);
+
+/**
+ * An error is private: either the first answer was private, or the public "thinking…" reply was
+ * deleted and a private message followed.
+ */
+async function privateError(interaction: FakeInteraction): Promise<FakeMessage> {
+  const answeredAtOnce = () => interaction.callbacks.some((c) => c.type === 4);
+  await expect.poll(() => answeredAtOnce() || interaction.followups.length > 0).toBe(true);
+  const message = answeredAtOnce() ? await interaction.reply() : interaction.followups[0]!;
+  expect(message.flags & EPHEMERAL).toBe(EPHEMERAL);
+  return message;
+}
+
+describe.each(testBackends())('slash commands end to end (%s)', (backend) => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ backend });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('registers the five commands to the configured server on start', () => {
+    const names = (h.discord.commands.guilds.get(h.guildId) as { name: string }[]).map((c) => c.name).sort();
+    expect(names).toEqual(['addresses', 'balance', 'track', 'txns', 'untrack']);
+  });
+
+  it('/track stores an address with its balance and shows it', async () => {
+    const address = fresh();
+    h.chain.fund(address, 120_000n);
+    h.chain.mine();
+    const interaction = h.run('track', { address, label: 'cold' });
+    const reply = await interaction.reply();
+
+    expect(interaction.callbacks[0]?.type).toBe(DEFERRED);
+    expect(reply.flags & EPHEMERAL).toBe(0);
+    const text = visibleText(reply);
+    expect(text).toContain('Now tracking');
+    expect(text).toContain(`cold — ${address}`);
+    expect(text).toContain('0.00120000 BTC');
+    expect(reply.embeds[0]?.url).toBe(`${EXPLORER}/address/${address}`);
+  });
+
+  it('/track of an address the server already tracks says so, privately', async () => {
+    const address = fresh();
+    await h.reply('track', { address, label: 'twice' });
+    const reply = await privateError(h.run('track', { address: address.toUpperCase() }));
+    expect(reply.content).toContain('already tracked in this server as **twice**');
+  });
+
+  it('/track refuses an invalid address at once and privately, asking the provider nothing', async () => {
+    const calls = h.api.requests.length;
+    const bad = `${fresh().slice(0, -1)}q`;
+    const interaction = h.run('track', { address: bad });
+    const reply = await interaction.reply();
+    expect(interaction.callbacks.map((c) => c.type)).toEqual([4]);
+    expect(reply.flags & EPHEMERAL).toBe(EPHEMERAL);
+    expect(reply.content).toContain('is not a valid Bitcoin address (bad checksum)');
+    expect(h.api.requests.length).toBe(calls);
+    expect(visibleText(await h.reply('addresses'))).not.toContain(bad);
+  });
+
+  it('/addresses lists each watch with its label, stored balance and when it was updated', async () => {
+    const address = fresh();
+    h.chain.fund(address, 5_000n);
+    await h.reply('track', { address, label: 'tips jar' });
+    const reply = await h.reply('addresses');
+    const text = visibleText(reply);
+    expect(text).toContain('Tracked addresses');
+    expect(text).toMatch(new RegExp(`\\*\\*tips jar\\*\\* \\[\`${address}\`\\]`));
+    expect(text).toMatch(/0\.00005000 BTC · updated <t:\d+:R>/);
+  });
+
+  it('/balance answers from storage, and live with fresh:true', async () => {
+    const address = fresh();
+    h.chain.fund(address, 10_000n);
+    await h.reply('track', { address });
+    h.chain.fund(address, 2_345n);
+
+    const stored = visibleText(await h.reply('balance', { address }));
+    expect(stored).toContain('0.00010000 BTC');
+    expect(stored).toContain('Stored data');
+    expect(stored).toMatch(/Last updated <t:\d+:R>/);
+
+    const live = visibleText(await h.reply('balance', { address, fresh: true }));
+    expect(live).toContain('0.00012345 BTC');
+    expect(live).toContain('Live from blockchain.info');
+    // The stored row followed.
+    expect(visibleText(await h.reply('balance', { address }))).toContain('0.00012345 BTC');
+  });
+
+  it('/balance of a valid address nobody tracks asks the network', async () => {
+    const address = fresh();
+    h.chain.fund(address, 777n);
+    const text = visibleText(await h.reply('balance', { address }));
+    expect(text).toContain('0.00000777 BTC');
+    expect(text).toContain('not tracked in this server');
+  });
+
+  it('/txns lists every stored transaction of a long history newest first, with explorer links', async () => {
+    const address = fresh();
+    const txs = h.chain.addManyTxs(address, 120);
+    h.chain.mine();
+    const pending = h.chain.fund(address, 1_000_000n);
+    await h.reply('track', { address, label: 'busy' });
+
+    const reply = await h.reply('txns', { address });
+    const text = visibleText(reply);
+    expect(text).toContain('Transactions of busy');
+    expect(text).toContain('of 121 transactions');
+    const lines = reply.embeds[0]!.description!.split('\n').slice(1);
+    expect(lines[0]).toContain(`${EXPLORER}/tx/${pending.txid}`);
+    expect(lines[0]).toContain('unconfirmed');
+    expect(lines[0]).toContain('+0.01000000 BTC');
+    expect(lines[1]).toContain(`${EXPLORER}/tx/${txs.at(-1)!.txid}`);
+    expect(lines[1]).toMatch(/<t:\d+:R> · block \d+/);
+  });
+
+  it('/txns with fresh:true shows a payment out of the address as a negative amount', async () => {
+    const address = fresh();
+    h.chain.fund(address, 300_000n);
+    h.chain.mine();
+    await h.reply('track', { address });
+    h.chain.addTx({ inputs: [{ address, value: 300_000n }], outputs: [{ address: fresh(), value: 100_000n }, { address, value: 199_500n }] });
+    const stored = visibleText(await h.reply('txns', { address }));
+    expect(stored).toContain('1 transaction ·');
+    const live = visibleText(await h.reply('txns', { address, fresh: true }));
+    expect(live).toContain('-0.00100500 BTC');
+    expect(live).toContain('2 transactions');
+  });
+
+  it('/untrack autocompletes from the server and removes only that watch', async () => {
+    const address = fresh();
+    await h.reply('track', { address, label: 'Old wallet' });
+    const choices = await h.discord.autocomplete({ guildId: h.guildId, name: 'untrack', focused: 'address', value: 'old w' });
+    expect(choices).toEqual([{ name: `Old wallet — ${address}`, value: address }]);
+
+    const reply = await h.reply('untrack', { address });
+    expect(visibleText(reply)).toContain('No longer tracking');
+    expect(visibleText(await h.reply('addresses'))).not.toContain(address);
+    const again = await privateError(h.run('untrack', { address }));
+    expect(again.content).toContain('is not tracked in this server');
+  });
+
+  it('tells the user privately when the provider is down, and changes nothing', async () => {
+    const address = fresh();
+    h.api.failNext(/rawaddr/, { status: 502, body: '<html>bad gateway</html>', contentType: 'text/html' });
+    const reply = await privateError(h.run('track', { address }));
+    expect(reply.content).toContain('could not be reached. Nothing was changed');
+    expect(visibleText(await h.reply('addresses'))).not.toContain(address);
+  });
+
+  it('answers a command whose provider call outlasts Discord’s 3 seconds, because it deferred', async () => {
+    const address = fresh();
+    h.chain.fund(address, 1n);
+    h.api.latencyMs = 3_500;
+    try {
+      const reply = await h.reply('balance', { address, fresh: true });
+      expect(visibleText(reply)).toContain('0.00000001 BTC');
+    } finally {
+      h.api.latencyMs = 0;
+    }
+  });
+});
