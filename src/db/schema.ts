@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigint, index, integer, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { bigint, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 
 /**
  * One row per address however many servers watch it. Balance is what the provider last said,
@@ -59,3 +59,83 @@ export const addressTransactions = pgTable(
   },
   (t) => [primaryKey({ columns: [t.address, t.txid] }), index('address_transactions_txid_idx').on(t.txid)],
 );
+
+/** A server's notice settings, chosen by its admins with /config. */
+export const guildSettings = pgTable('guild_settings', {
+  guildId: text('guild_id').primaryKey(),
+  /** where balance-change notices go; null: no notices for this server */
+  channelId: text('channel_id'),
+  /** the smallest absolute net amount worth a notice, in satoshis; 0: any change */
+  thresholdSats: bigint('threshold_sats', { mode: 'bigint' }).notNull().default(sql`0`),
+  /** the last permanent delivery failure, shown by /config show until a delivery succeeds */
+  lastDeliveryError: text('last_delivery_error'),
+  lastDeliveryErrorAt: timestamp('last_delivery_error_at', { withTimezone: true }),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull(),
+});
+
+/**
+ * The outbox: a notice is written in the same transaction as the balance change that caused it,
+ * then delivered. `version` counts what the message should say (1: as first posted; each later
+ * change, such as a confirmation, bumps it); `deliveredVersion` what Discord shows.
+ */
+export const notices = pgTable(
+  'notices',
+  {
+    id: bigint('id', { mode: 'bigint' }).primaryKey().generatedAlwaysAsIdentity(),
+    guildId: text('guild_id').notNull(),
+    channelId: text('channel_id').notNull(),
+    address: text('address').notNull(),
+    /** 'tx': one transaction; 'burst': a summary of many new transactions of one address */
+    kind: text('kind', { enum: ['tx', 'burst'] }).notNull(),
+    /** the transaction for 'tx' notices; null for bursts */
+    txid: text('txid'),
+    /** Discord message nonce (at most 25 characters), derived from what the notice is about */
+    nonce: text('nonce').notNull().unique(),
+    /** everything the embed shows, as rendered data (amounts as decimal strings of satoshis) */
+    payload: jsonb('payload').$type<NoticePayload>().notNull(),
+    version: integer('version').notNull().default(1),
+    deliveredVersion: integer('delivered_version').notNull().default(0),
+    messageId: text('message_id'),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull(),
+    /** a delivery in progress: other dispatchers leave the notice alone until then */
+    claimedUntil: timestamp('claimed_until', { withTimezone: true }),
+    lastError: text('last_error'),
+    /** set on a permanent failure (channel gone, no permission): never retried */
+    failedAt: timestamp('failed_at', { withTimezone: true }),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [
+    uniqueIndex('notices_guild_tx_idx').on(t.guildId, t.txid).where(sql`${t.kind} = 'tx'`),
+    index('notices_due_idx')
+      .on(t.nextAttemptAt)
+      .where(sql`${t.failedAt} is null and ${t.deliveredVersion} < ${t.version}`),
+    index('notices_txid_idx').on(t.txid),
+  ],
+);
+
+export type NoticeStatus = 'unconfirmed' | 'confirmed' | 'replaced' | 'dropped';
+
+export interface NoticePayload {
+  label: string | null;
+  address: string;
+  /** satoshis as decimal text: JSON has no bigint */
+  net: string;
+  balanceAfter: string;
+  fee?: string;
+  status?: NoticeStatus;
+  blockHeight?: number | null;
+  /** ISO time: block time once confirmed, else first seen */
+  time?: string;
+  /** a later transaction that appeared when this one left the mempool */
+  replacedBy?: string | null;
+  /** bursts: how many transactions the summary covers */
+  count?: number;
+}
+
+/** Who may run a scheduled job's slot: one row per run key, taken when free or expired. */
+export const runLeases = pgTable('run_leases', {
+  key: text('key').primaryKey(),
+  owner: text('owner').notNull(),
+  expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+});
