@@ -2,19 +2,23 @@
  * Blockchain.com's data API (https://blockchain.info): balances in batches through /balance,
  * histories page by page through /rawaddr. Wire facts: /work/shared/reference/chain-apis.md.
  */
-import type { Logger } from 'pino';
 import * as z from 'zod';
 import { ProviderError, type AddressBalance, type AddressHistory, type ChainProvider, type ChainTx } from '../provider.js';
-import { createHttpClient } from './http.js';
+import { createHttpClient, type HttpOptions } from './http.js';
+import { count, sats, txid } from './wire.js';
 
-export interface BlockchainInfoOptions {
-  /** e.g. https://blockchain.info */
-  baseUrl: string;
-  fetch?: typeof fetch;
-  logger?: Pick<Logger, 'debug'>;
-  /** per request; default 15 s */
-  timeoutMs?: number;
-}
+/** `baseUrl` is e.g. https://blockchain.info. No pacing or retries unless asked: see blockchainInfoPolicy. */
+export type BlockchainInfoOptions = HttpOptions;
+
+/**
+ * How to be a good client of the public service: its only published rate is one request every
+ * 10 seconds, and its 429 carries no Retry-After, so wait at least that long after one.
+ */
+export const blockchainInfoPolicy = {
+  requestsPerSecond: 0.1,
+  concurrency: 1,
+  retry: { retries: 2, baseDelayMs: 2_000, rateLimitFloorMs: 10_000 },
+} as const satisfies Partial<HttpOptions>;
 
 const NAME = 'blockchain.info';
 /** /rawaddr never returns more than 50 txs a page */
@@ -25,20 +29,13 @@ const BALANCE_BATCH_CHARS = 3_000;
 /** how many times paging may back up because txs vanished above the current page */
 const MAX_STEP_BACKS = 5;
 
-const sats = z.bigint();
-const count = z
-  .bigint()
-  .nonnegative()
-  .max(BigInt(Number.MAX_SAFE_INTEGER))
-  .transform((n) => Number(n));
-
 const balanceBody = z.record(
   z.string(),
   z.looseObject({ final_balance: sats, n_tx: count, total_received: sats }),
 );
 
 const rawTx = z.looseObject({
-  hash: z.string().regex(/^[0-9a-f]{64}$/, 'expected a 64-hex txid'),
+  hash: txid,
   block_height: count.nullish().transform((h) => h ?? null),
   time: count,
   fee: sats,
@@ -52,8 +49,8 @@ const rawAddrBody = z.looseObject({
   txs: z.array(rawTx),
 });
 
-export function createBlockchainInfoProvider({ baseUrl, fetch, logger, timeoutMs }: BlockchainInfoOptions): ChainProvider {
-  const http = createHttpClient({ provider: NAME, baseUrl, fetch, logger, timeoutMs });
+export function createBlockchainInfoProvider(options: BlockchainInfoOptions): ChainProvider {
+  const http = createHttpClient({ ...options, provider: NAME });
 
   return {
     name: NAME,

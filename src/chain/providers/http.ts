@@ -1,21 +1,48 @@
 /**
- * The HTTP plumbing every provider shares: one GET with a timeout, turned into text or a
- * ProviderError, and a JSON parser that keeps integers exact as bigint. A rate limiter or backoff
- * belongs around `get`, the one place a request is made.
+ * The HTTP plumbing every provider shares: one GET with a timeout, paced by the provider's rate
+ * limiter and retried when the failure is the service's and passing (429, 5xx, timeout, no
+ * connection), turned into text or a ProviderError; and a JSON parser that keeps integers exact
+ * as bigint.
  */
 import { isInteger, parse } from 'lossless-json';
 import type { Logger } from 'pino';
 import type * as z from 'zod';
 import { ProviderError } from '../provider.js';
+import { createRateLimiter, systemClock, type Clock } from './limiter.js';
 
-export interface HttpClientOptions {
-  /** provider name, for errors and logs */
-  provider: string;
+export interface RetryOptions {
+  /** attempts after the first; default 0 */
+  retries?: number;
+  /** first backoff; it doubles per retry, with jitter; default 1 s */
+  baseDelayMs?: number;
+  /** longest backoff; default 30 s */
+  maxDelayMs?: number;
+  /** shortest wait after a 429 that has no Retry-After; default baseDelayMs */
+  rateLimitFloorMs?: number;
+  /** a wait after 429 or Retry-After longer than this is still obeyed (the limiter pauses), but the request fails at once rather than wait it out; default 60 s */
+  maxRetryAfterMs?: number;
+  /** in [0, 1); default Math.random */
+  random?: () => number;
+}
+
+/** How a provider talks to its service. Without pacing or retry options a request is made once, at once. */
+export interface HttpOptions {
   baseUrl: string;
   fetch?: typeof fetch;
-  logger?: Pick<Logger, 'debug'>;
-  /** per request, body included; default 15 s */
+  logger?: Pick<Logger, 'debug' | 'warn'>;
+  /** per attempt, body included; default 15 s */
   timeoutMs?: number;
+  /** request starts per second for this provider; default unlimited */
+  requestsPerSecond?: number;
+  /** requests in flight at once for this provider; default unlimited */
+  concurrency?: number;
+  retry?: RetryOptions;
+  clock?: Clock;
+}
+
+export interface HttpClientOptions extends HttpOptions {
+  /** provider name, for errors and logs */
+  provider: string;
 }
 
 export interface HttpClient {
@@ -25,39 +52,90 @@ export interface HttpClient {
   getJson<S extends z.ZodType>(pathAndQuery: string, schema: S, signal?: AbortSignal): Promise<z.output<S>>;
 }
 
+/** what one attempt came to */
+type Attempt = { ok: true; text: string } | { ok: false; error: ProviderError; retryAfterMs?: number };
+
 export function createHttpClient({
   provider,
   baseUrl,
   fetch: fetchFn = globalThis.fetch,
   logger,
   timeoutMs = 15_000,
+  requestsPerSecond,
+  concurrency,
+  retry = {},
+  clock = systemClock,
 }: HttpClientOptions): HttpClient {
   const base = baseUrl.replace(/\/+$/, '');
+  const limiter = createRateLimiter({ requestsPerSecond, concurrency, clock });
+  const {
+    retries = 0,
+    baseDelayMs = 1_000,
+    maxDelayMs = 30_000,
+    rateLimitFloorMs = baseDelayMs,
+    maxRetryAfterMs = 60_000,
+    random = Math.random,
+  } = retry;
 
-  async function get(pathAndQuery: string, signal?: AbortSignal): Promise<string> {
-    const endpoint = endpointOf(pathAndQuery);
+  async function attempt(pathAndQuery: string, endpoint: string, signal?: AbortSignal): Promise<Attempt> {
     const timeout = AbortSignal.timeout(timeoutMs);
     const started = Date.now();
-    let status: number;
+    let response: Response;
     let text: string;
     try {
-      const response = await fetchFn(`${base}${pathAndQuery}`, {
+      response = await fetchFn(`${base}${pathAndQuery}`, {
         headers: { accept: 'application/json' },
         signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
       });
-      status = response.status;
       text = await response.text();
     } catch (err) {
       // The caller gave up: that is not the service's fault, so let the abort through as it is.
       if (signal?.aborted) throw signal.reason;
-      if (timeout.aborted) throw new ProviderError(provider, `${endpoint} timed out after ${timeoutMs} ms`, undefined, { cause: err });
-      throw new ProviderError(provider, `${endpoint} could not be reached (${describe(err)})`, undefined, { cause: err });
+      const what = timeout.aborted ? `timed out after ${timeoutMs} ms` : `could not be reached (${describe(err)})`;
+      return { ok: false, error: new ProviderError(provider, `${endpoint} ${what}`, undefined, { cause: err }) };
     }
+    const { status } = response;
     logger?.debug({ provider, endpoint, status, ms: Date.now() - started }, 'provider request');
-    if (status < 200 || status > 299) {
-      throw new ProviderError(provider, `${endpoint} answered HTTP ${status}${errorDetail(status, text)}`, status);
+    if (status >= 200 && status <= 299) return { ok: true, text };
+    const error = new ProviderError(provider, `${endpoint} answered HTTP ${status}${errorDetail(status, text)}`, status);
+    return { ok: false, error, retryAfterMs: parseRetryAfter(response.headers.get('retry-after'), clock.now()) };
+  }
+
+  /** equal jitter: half the exponential delay fixed, half random */
+  const backoff = (retry: number) => {
+    const exp = Math.min(maxDelayMs, baseDelayMs * 2 ** retry);
+    return exp / 2 + (random() * exp) / 2;
+  };
+
+  async function get(pathAndQuery: string, signal?: AbortSignal): Promise<string> {
+    const endpoint = endpointOf(pathAndQuery);
+    for (let retry = 0; ; retry++) {
+      const release = await limiter.acquire(signal);
+      let result: Attempt;
+      try {
+        result = await attempt(pathAndQuery, endpoint, signal);
+      } finally {
+        release();
+      }
+      if (result.ok) return result.text;
+
+      const { error, retryAfterMs } = result;
+      const status = error.status;
+      // 4xx other than 429 is an answer, not an accident: asking again gets the same one.
+      if (status !== undefined && status < 500 && status !== 429) throw error;
+      let delay = status === 429 ? Math.max(rateLimitFloorMs, backoff(retry)) : backoff(retry);
+      if (retryAfterMs !== undefined) delay = retryAfterMs;
+      // A 429 or a Retry-After speaks for the whole provider, not this request: everything waits,
+      // this request's next attempt included, even if it is not retried.
+      const holdAll = status === 429 || retryAfterMs !== undefined;
+      if (holdAll) {
+        limiter.pauseFor(delay);
+        if (delay > maxRetryAfterMs) throw error;
+      }
+      if (retry >= retries) throw error;
+      logger?.warn({ provider, endpoint, status, retry: retry + 1, delayMs: Math.round(delay) }, 'provider request failed; retrying');
+      if (!holdAll) await clock.sleep(delay, signal);
     }
-    return text;
   }
 
   return {
@@ -90,14 +168,25 @@ export function parseJson<S extends z.ZodType>(provider: string, endpoint: strin
   return result.data;
 }
 
+/** Retry-After as delay-seconds or an HTTP date, in milliseconds from `now`; undefined when absent or unreadable */
+export function parseRetryAfter(value: string | null, now: number): number | undefined {
+  if (value === null) return undefined;
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
 /** the path without its query, to name the endpoint in messages without a long address list */
 const endpointOf = (pathAndQuery: string) => pathAndQuery.split('?')[0]!;
 
 function errorDetail(status: number, text: string): string {
   if (status === 429) return ' (rate limited)';
-  // Blockchain.com answers {"error","message"}; HTML error pages say nothing useful.
+  // Blockchain.com answers {"error","message"}; Esplora a short plain text; HTML pages say nothing useful.
   const message = /"message"\s*:\s*"([^"]{1,200})"/.exec(text)?.[1];
-  return message ? `: ${message}` : '';
+  if (message) return `: ${message}`;
+  const plain = text.trim();
+  return plain.length > 0 && plain.length <= 200 && !/[<>{}\n]/.test(plain) ? `: ${plain}` : '';
 }
 
 function describe(err: unknown): string {

@@ -3,10 +3,9 @@
  * shapes and error bodies (see /work/shared/reference/chain-apis.md). Amounts are written as JSON
  * integers straight from bigint, so values above 2^53 survive the trip.
  */
-import { createHash } from 'node:crypto';
-import { stringify } from 'lossless-json';
 import { canonicalAddress, FakeChain, type FakeTx } from './model.js';
-import { startFakeHttpServer, type FakeHttpServer, type FakeResponse, type Route } from './http.js';
+import { jsonResponse as json, startFakeHttpServer, textResponse, type FakeHttpServer, type Route } from './http.js';
+import { fakeSize, hash160, scriptFor } from './scripts.js';
 
 export interface BlockchainInfoRouteOptions {
   /** which addresses the service accepts; default: looksLikeMainnetAddress */
@@ -48,7 +47,8 @@ export function blockchainInfoRoute(chain: FakeChain, { isValid = looksLikeMainn
     return [...new Set(pieces.map(canonicalAddress))];
   };
 
-  return ({ path, query }) => {
+  return ({ method, path, query }) => {
+    if (method !== 'GET') return undefined;
     if (path === '/balance') {
       const addresses = parseActive(query.active);
       if (!addresses) return invalidAddress400;
@@ -125,7 +125,7 @@ export function blockchainInfoRoute(chain: FakeChain, { isValid = looksLikeMainn
       });
     }
 
-    if (path === '/q/getblockcount') return { status: 200, contentType: 'text/plain', body: String(chain.height) };
+    if (path === '/q/getblockcount') return textResponse(200, String(chain.height));
 
     return undefined;
   };
@@ -145,7 +145,7 @@ function txsInContext(chain: FakeChain, addresses: ReadonlySet<string>): object[
 
 function txJson(tx: FakeTx) {
   const txIndex = TX_INDEX_BASE + tx.seq;
-  const size = 10 + 148 * tx.inputs.length + 34 * tx.outputs.length;
+  const size = fakeSize(tx);
   return {
     hash: tx.txid,
     ver: 2,
@@ -199,28 +199,7 @@ function unredeemed(chain: FakeChain, address: string): number {
   return Math.max(0, outs - ins);
 }
 
-const hex = (text: string, chars: number) => createHash('sha256').update(text).digest('hex').slice(0, chars);
-
-/** null for P2WSH and P2TR, as on the real service; otherwise a stable made-up hash */
-function hash160(address: string): string | null {
-  return /^bc1p/.test(address) || (/^bc1q/.test(address) && address.length > 42) ? null : hex(`hash160 ${address}`, 40);
-}
-
-function scriptFor(address: string | null): string {
-  if (address === null) return `6a0c${Buffer.from('satbell fake').toString('hex')}`;
-  if (address.startsWith('bc1p')) return `5120${hex(`key ${address}`, 64)}`;
-  const h = hash160(address);
-  if (h === null) return `0020${hex(`script ${address}`, 64)}`;
-  if (address.startsWith('bc1')) return `0014${h}`;
-  if (address.startsWith('3')) return `a914${h}87`;
-  return `76a914${h}88ac`;
-}
-
 function intParam(value: string | undefined, fallback: number, max: number): number {
   if (value === undefined || !/^\d+$/.test(value)) return fallback;
   return Math.min(Number(value), max);
-}
-
-function json(status: number, body: unknown): FakeResponse {
-  return { status, contentType: 'application/json', body: stringify(body) ?? 'null' };
 }

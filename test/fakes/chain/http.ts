@@ -1,10 +1,11 @@
 /**
  * The HTTP side shared by the chain API fakes: a loopback server, a request log, canned failures,
- * latency, and a loud 404 for any request no route knows. Each API (blockchain-info.ts, later an
- * Esplora one) supplies only its routes.
+ * latency, and a loud 404 for any request no route knows. Each API (blockchain-info.ts,
+ * esplora.ts) supplies only its routes.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { stringify } from 'lossless-json';
 
 export interface FakeRequest {
   method: string;
@@ -12,6 +13,8 @@ export interface FakeRequest {
   path: string;
   /** last value of each query parameter, decoded */
   query: Record<string, string>;
+  /** the request body as text; empty for a GET */
+  body: string;
 }
 
 export interface FakeResponse {
@@ -22,7 +25,7 @@ export interface FakeResponse {
   headers?: Record<string, string>;
 }
 
-/** answers a request, or returns undefined when it is not one of the API's routes */
+/** answers a request (any method: check it), or returns undefined when it is not one of the API's routes */
 export type Route = (request: FakeRequest) => FakeResponse | undefined;
 
 export interface FakeHttpServer {
@@ -37,6 +40,15 @@ export interface FakeHttpServer {
   /** answer the next `times` requests whose path matches with `response` instead of the route */
   failNext(path: RegExp, response: FakeResponse, times?: number): void;
   close(): Promise<void>;
+}
+
+/** a JSON answer; bigints are written as JSON integers, so values above 2^53 survive the trip */
+export function jsonResponse(status: number, body: unknown): FakeResponse {
+  return { status, contentType: 'application/json', body: stringify(body) ?? 'null' };
+}
+
+export function textResponse(status: number, body: string): FakeResponse {
+  return { status, contentType: 'text/plain', body };
 }
 
 /** Canned answers the real services give when unhappy. */
@@ -63,12 +75,13 @@ export async function startFakeHttpServer(
   const failures: { path: RegExp; response: FakeResponse; left: number }[] = [];
   const timers = new Set<NodeJS.Timeout>();
 
-  const answer = (req: IncomingMessage): FakeResponse => {
+  const answer = (req: IncomingMessage, body: string): FakeResponse => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const request: FakeRequest = {
       method: req.method ?? 'GET',
       path: safeDecode(url.pathname),
       query: Object.fromEntries(url.searchParams),
+      body,
     };
     requests.push(request);
 
@@ -77,7 +90,7 @@ export async function startFakeHttpServer(
       failure.left -= 1;
       return failure.response;
     }
-    const response = request.method === 'GET' ? route(request) : undefined;
+    const response = route(request);
     if (response) return response;
 
     unhandled.push(request);
@@ -91,10 +104,12 @@ export async function startFakeHttpServer(
     res.end(response.body);
   };
 
-  const server = createServer((req, res) => {
+  const server = createServer(async (req, res) => {
     let response: FakeResponse;
     try {
-      response = answer(req);
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      response = answer(req, Buffer.concat(chunks).toString('utf8'));
     } catch (err) {
       console.error(`fake ${name}: route threw`, err);
       response = { status: 500, contentType: 'text/plain', body: `fake ${name} crashed: ${String(err)}` };

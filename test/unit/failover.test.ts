@@ -1,0 +1,143 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createBlockchainInfoProvider } from '../../src/chain/providers/blockchain-info.js';
+import { createEsploraProvider } from '../../src/chain/providers/esplora.js';
+import { createFailoverProvider, type FailoverProvider } from '../../src/chain/providers/failover.js';
+import { createChainProvider } from '../../src/chain/providers/index.js';
+import {
+  cannedResponses,
+  FakeChain,
+  startBlockchainInfoFake,
+  startEsploraFake,
+  type BlockchainInfoFake,
+  type EsploraFake,
+} from '../fakes/chain/index.js';
+import { testAddress } from '../support/addresses.js';
+import { providerRejection as rejection } from '../support/rejection.js';
+import { createVirtualClock } from '../support/clock.js';
+
+const alice = testAddress('alice');
+const COOLDOWN = 60_000;
+
+let chain: FakeChain;
+let esplora: EsploraFake;
+let bci: BlockchainInfoFake;
+let time: number;
+let provider: FailoverProvider;
+
+beforeEach(async () => {
+  chain = new FakeChain();
+  chain.fund(alice, 21_000);
+  [esplora, bci] = await Promise.all([startEsploraFake({ chain }), startBlockchainInfoFake({ chain })]);
+  time = 0;
+  provider = createFailoverProvider(
+    [createEsploraProvider({ baseUrl: esplora.url }), createBlockchainInfoProvider({ baseUrl: bci.url })],
+    { cooldownMs: COOLDOWN, now: () => time },
+  );
+});
+
+afterEach(async () => {
+  await Promise.all([esplora.close(), bci.close()]);
+  expect([...esplora.unhandled, ...bci.unhandled]).toEqual([]);
+});
+
+describe('failover provider', () => {
+  it('serves from the second while the first returns 500s, and returns to the first after the cooldown', async () => {
+    expect(provider.name).toBe('esplora');
+    esplora.failNext(/^\/address\//, cannedResponses.serverError);
+
+    expect((await provider.getBalances([alice])).get(alice)?.balance).toBe(21_000n);
+    expect([esplora.requests.length, bci.requests.length]).toEqual([1, 1]);
+    expect(provider.lastServedBy).toBe('blockchain.info');
+    expect(provider.name).toBe('blockchain.info');
+    expect(provider.unhealthy()).toEqual(['esplora']);
+
+    // Within the cooldown the first is not asked at all.
+    time += COOLDOWN - 1;
+    await provider.getHistory(alice);
+    expect([esplora.requests.length, bci.requests.length]).toEqual([1, 2]);
+
+    time += 1;
+    expect(provider.unhealthy()).toEqual([]);
+    const history = await provider.getHistory(alice);
+    expect(history.balance.balance).toBe(21_000n);
+    expect([esplora.requests.length, bci.requests.length]).toEqual([3, 2]);
+    expect(provider.lastServedBy).toBe('esplora');
+  });
+
+  it('asks a provider that is resting when every other one fails too, rather than fail without asking', async () => {
+    esplora.failNext(/^\/address\//, cannedResponses.serverError);
+    await provider.getBalances([alice]);
+    bci.failNext(/^\/balance$/, cannedResponses.rateLimited);
+
+    expect((await provider.getBalances([alice])).get(alice)?.balance).toBe(21_000n);
+    expect(provider.lastServedBy).toBe('esplora');
+    expect(provider.unhealthy()).toEqual(['blockchain.info']);
+  });
+
+  it('throws one ProviderError naming every failure when all fail', async () => {
+    esplora.failNext(/^\/address\//, cannedResponses.serverError);
+    bci.failNext(/^\/balance$/, cannedResponses.rateLimited);
+
+    const err = await rejection(provider.getBalances([alice]));
+
+    expect(err.message).toBe(
+      `esplora, blockchain.info: every provider failed: esplora: /address/${alice} answered HTTP 500: Internal Server Error; ` +
+        'blockchain.info: /balance answered HTTP 429 (rate limited)',
+    );
+    expect(err.status).toBe(429);
+    expect(provider.unhealthy()).toEqual(['esplora', 'blockchain.info']);
+  });
+
+  it('passes the caller’s abort on without setting the provider aside or asking the next', async () => {
+    esplora.latencyMs = 500;
+    const controller = new AbortController();
+    const pending = provider.getHistory(alice, { signal: controller.signal });
+    controller.abort(new Error('shutting down'));
+
+    await expect(pending).rejects.toThrow('shutting down');
+    expect(provider.unhealthy()).toEqual([]);
+    expect(bci.requests).toHaveLength(0);
+  });
+
+  it('passes a single provider’s error on as it is', async () => {
+    const single = createFailoverProvider([createEsploraProvider({ baseUrl: esplora.url })]);
+    const err = await rejection(single.getBalances(['nope']));
+    expect(err.message).toBe('esplora: /address/nope answered HTTP 400: Invalid Bitcoin address');
+    expect(() => createFailoverProvider([])).toThrow('failover needs at least one provider');
+  });
+});
+
+describe('createChainProvider', () => {
+  it('builds the configured providers in order, each paced by its own limiter, behind failover', async () => {
+    const clock = createVirtualClock();
+    const sent: { host: string; at: number }[] = [];
+    const chainProvider = createChainProvider({
+      providers: ['blockchain-info', 'esplora'],
+      esploraUrl: esplora.url,
+      blockchainInfoUrl: bci.url,
+      logger: { debug() {}, info() {}, warn() {} },
+      clock,
+      fetch: (url, init) => {
+        sent.push({ host: new URL(String(url)).port === new URL(bci.url).port ? 'bci' : 'esplora', at: clock.now() });
+        return fetch(url, init);
+      },
+    });
+
+    await chainProvider.getHistory(alice);
+    expect(chainProvider.lastServedBy).toBe('blockchain.info');
+
+    // blockchain.info's published pace is one request per 10 s; its 429 sends the work to Esplora.
+    bci.failNext(/^\/balance$/, cannedResponses.rateLimited, 3);
+    await chainProvider.getBalances([alice]);
+    expect(chainProvider.lastServedBy).toBe('esplora');
+    expect(sent.filter((s) => s.host === 'bci').map((s) => s.at)).toEqual([0, 10_000, 20_000, 30_000]);
+    expect(bci.requests.map((r) => r.path)).toEqual([`/rawaddr/${alice}`, '/balance', '/balance', '/balance']);
+    expect(esplora.requests.map((r) => r.path)).toEqual([`/address/${alice}`]);
+  });
+
+  it('refuses an empty provider list', () => {
+    expect(() =>
+      createChainProvider({ providers: [], esploraUrl: esplora.url, blockchainInfoUrl: bci.url, logger: { debug() {}, info() {}, warn() {} } }),
+    ).toThrow('at least one chain provider must be configured');
+  });
+});

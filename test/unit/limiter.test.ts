@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import { createRateLimiter, systemClock } from '../../src/chain/providers/limiter.js';
+import { createVirtualClock } from '../support/clock.js';
+
+/** start `n` requests at once through `limiter`; resolves with the virtual time each one started */
+async function startTimes(limiter: ReturnType<typeof createRateLimiter>, now: () => number, n: number): Promise<number[]> {
+  return Promise.all(
+    Array.from({ length: n }, async () => {
+      const release = await limiter.acquire();
+      const at = now();
+      release();
+      return at;
+    }),
+  );
+}
+
+describe('rate limiter', () => {
+  it('spaces five requests made at once a quarter of a second apart at 4 a second, in the order asked', async () => {
+    const clock = createVirtualClock();
+    const limiter = createRateLimiter({ requestsPerSecond: 4, clock });
+    expect(await startTimes(limiter, clock.now, 5)).toEqual([0, 250, 500, 750, 1000]);
+  });
+
+  it('lets a request through at once when the last one was long enough ago', async () => {
+    const clock = createVirtualClock();
+    const limiter = createRateLimiter({ requestsPerSecond: 0.1, clock });
+    (await limiter.acquire())();
+    clock.advance(60_000);
+    expect(await startTimes(limiter, clock.now, 2)).toEqual([60_000, 70_000]);
+  });
+
+  it('keeps no more requests in flight than the concurrency, handing a freed slot to the next in line', async () => {
+    const limiter = createRateLimiter({ concurrency: 2 });
+    const started: number[] = [];
+    const releases: (() => void)[] = [];
+    const all = [1, 2, 3, 4].map(async (n) => {
+      releases[n] = await limiter.acquire();
+      started.push(n);
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(started).toEqual([1, 2]);
+
+    releases[1]!();
+    releases[1]!(); // a second call must not free a second slot
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(started).toEqual([1, 2, 3]);
+
+    releases[2]!();
+    await Promise.all(all);
+    expect(started).toEqual([1, 2, 3, 4]);
+  });
+
+  it('holds back every request during a pause, one that was already waiting for its turn included', async () => {
+    const clock = createVirtualClock();
+    const limiter = createRateLimiter({ requestsPerSecond: 4, clock });
+    const times = startTimes(limiter, clock.now, 3);
+    limiter.pauseFor(10_000); // e.g. a 429 answered the request that started at 0
+    expect(await times).toEqual([0, 10_000, 10_250]);
+  });
+
+  it('never shortens a pause already in force', async () => {
+    const clock = createVirtualClock();
+    const limiter = createRateLimiter({ clock });
+    limiter.pauseFor(10_000);
+    limiter.pauseFor(1_000);
+    expect(await startTimes(limiter, clock.now, 1)).toEqual([10_000]);
+  });
+
+  it('rejects at once with the caller’s reason when aborted while waiting for its turn, and frees its place', async () => {
+    const limiter = createRateLimiter({ requestsPerSecond: 0.1, concurrency: 1, clock: systemClock });
+    const release = await limiter.acquire();
+    const paced = new AbortController();
+    const waiting = limiter.acquire(paced.signal);
+    const started = Date.now();
+    paced.abort(new Error('shutting down'));
+    await expect(waiting).rejects.toThrow('shutting down');
+    expect(Date.now() - started).toBeLessThan(1_000);
+
+    // Aborted in the queue for a slot: the slot goes to the next caller, not to the one that left.
+    const queued = new AbortController();
+    const leaving = limiter.acquire(queued.signal);
+    queued.abort(new Error('gone'));
+    await expect(leaving).rejects.toThrow('gone');
+    await expect(limiter.acquire(AbortSignal.abort(new Error('already')))).rejects.toThrow('already');
+    release();
+  });
+
+  it('refuses a pace or concurrency that would stop every request', () => {
+    expect(() => createRateLimiter({ requestsPerSecond: 0 })).toThrow('requestsPerSecond must be positive, got 0');
+    expect(() => createRateLimiter({ concurrency: 0 })).toThrow('concurrency must be at least 1, got 0');
+  });
+});
