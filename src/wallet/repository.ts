@@ -1,5 +1,5 @@
-import { and, asc, count, desc, eq, inArray, isNull, notExists, sql } from 'drizzle-orm';
-import type { AddressHistory } from '../chain/provider.js';
+import { and, asc, count, desc, eq, inArray, isNull, notExists, or, sql } from 'drizzle-orm';
+import type { AddressHistory, ChainTx } from '../chain/provider.js';
 import type { Database } from '../db/client.js';
 import { addresses, addressTransactions, transactions, watches } from '../db/schema.js';
 
@@ -13,6 +13,29 @@ export interface StoredTx {
   fee: bigint;
   net: bigint;
 }
+
+export interface NewWatch {
+  guildId: string;
+  label: string | null;
+  addedBy: string;
+}
+
+/** What one store of an address's history changed. */
+export interface AddressChanges {
+  address: string;
+  /** the balance now stored */
+  balance: bigint;
+  /** first time this address was stored: its history is a baseline, not news */
+  isNewAddress: boolean;
+  /** transactions not stored before, newest first */
+  added: ChainTx[];
+  /** stored as unconfirmed, now in a block */
+  confirmed: ChainTx[];
+  /** stored as unconfirmed, now gone from the mempool (replaced or dropped) */
+  vanished: string[];
+}
+
+export type OnChanges = (tx: Database, changes: AddressChanges, at: Date) => Promise<void>;
 
 /** Postgres allows 65,535 bind parameters a statement; stay far below with a few columns a row. */
 const INSERT_CHUNK = 1_000;
@@ -49,6 +72,22 @@ export function createWalletRepository({ db }: { db: Database }) {
         .innerJoin(addresses, eq(addresses.address, watches.address))
         .where(eq(watches.guildId, guildId))
         .orderBy(asc(watches.createdAt), asc(watches.address));
+    },
+
+    /** Watched addresses with their stored balance, and whether any of their txs is unconfirmed. */
+    trackedAddresses() {
+      return db
+        .select({
+          address: addresses.address,
+          balance: addresses.balance,
+          txCount: addresses.txCount,
+          hasUnconfirmed: sql<boolean>`exists (
+            select 1 from ${addressTransactions} join ${transactions} on ${transactions.txid} = ${addressTransactions.txid}
+            where ${addressTransactions.address} = ${addresses.address} and ${transactions.blockHeight} is null)`,
+        })
+        .from(addresses)
+        .where(sql`exists (select 1 from ${watches} where ${watches.address} = ${addresses.address})`)
+        .orderBy(asc(addresses.address));
     },
 
     /** Confirmed txids already stored: paging can stop there. Unconfirmed ones are fetched again. */
@@ -91,13 +130,15 @@ export function createWalletRepository({ db }: { db: Database }) {
     /**
      * Store what the provider said about an address, in one transaction: its balance, new and
      * changed transactions, and the loss of unconfirmed ones that vanished (replaced or dropped).
-     * With `watch`, also add that server's watch; returns false if the server already had one.
+     * `onChanges` runs inside that transaction with what changed, so whatever it writes (notices)
+     * commits or rolls back with the change itself. With `watch`, also add that server's watch
+     * (after onChanges: a server is not told about history from before it tracked the address).
      */
     storeHistory(
       history: AddressHistory,
       at: Date,
-      watch?: { guildId: string; label: string | null; addedBy: string },
-    ): Promise<boolean> {
+      { watch, onChanges }: { watch?: NewWatch; onChanges?: OnChanges } = {},
+    ): Promise<{ changes: AddressChanges; watchAdded: boolean }> {
       return db.transaction(async (tx) => {
         const { address } = history.balance;
         const values = {
@@ -107,11 +148,34 @@ export function createWalletRepository({ db }: { db: Database }) {
           balanceUpdatedAt: at,
           txsUpdatedAt: at,
         };
-        // The upsert also locks the row, so a concurrent untrack cannot delete it under us.
-        await tx
+        // The upsert also locks the row, so concurrent writers of this address take turns and each
+        // compares against what the previous one stored. xmax = 0 only for a freshly inserted row.
+        const [upserted] = await tx
           .insert(addresses)
           .values({ address, ...values })
-          .onConflictDoUpdate({ target: addresses.address, set: values });
+          .onConflictDoUpdate({ target: addresses.address, set: values })
+          .returning({ inserted: sql<boolean>`(xmax = 0)` });
+        const isNewAddress = upserted?.inserted === true;
+
+        // What we had of these transactions, and every stored one still unconfirmed.
+        const before = new Map<string, number | null>();
+        if (!isNewAddress) {
+          const txids = history.txs.map((t) => t.txid);
+          for (let i = 0; i === 0 || i < txids.length; i += INSERT_CHUNK) {
+            const chunk = txids.slice(i, i + INSERT_CHUNK);
+            const rows = await tx
+              .select({ txid: transactions.txid, blockHeight: transactions.blockHeight })
+              .from(addressTransactions)
+              .innerJoin(transactions, eq(transactions.txid, addressTransactions.txid))
+              .where(
+                and(
+                  eq(addressTransactions.address, address),
+                  or(isNull(transactions.blockHeight), chunk.length ? inArray(addressTransactions.txid, chunk) : undefined),
+                ),
+              );
+            for (const row of rows) before.set(row.txid, row.blockHeight);
+          }
+        }
 
         for (let i = 0; i < history.txs.length; i += INSERT_CHUNK) {
           const chunk = history.txs.slice(i, i + INSERT_CHUNK);
@@ -122,7 +186,8 @@ export function createWalletRepository({ db }: { db: Database }) {
               target: transactions.txid,
               set: {
                 blockHeight: sql`excluded.block_height`,
-                time: sql`excluded.time`,
+                // An unconfirmed tx keeps the time it was first stored: some providers give "now".
+                time: sql`case when excluded.block_height is null then ${transactions.time} else excluded.time end`,
                 fee: sql`excluded.fee`,
               },
             });
@@ -138,27 +203,31 @@ export function createWalletRepository({ db }: { db: Database }) {
         // Every unconfirmed transaction comes before the first confirmed one, so any stored
         // unconfirmed transaction the provider did not return is gone from the mempool.
         const seen = new Set(history.txs.map((t) => t.txid));
-        const unconfirmed = await tx
-          .select({ txid: addressTransactions.txid })
-          .from(addressTransactions)
-          .innerJoin(transactions, eq(transactions.txid, addressTransactions.txid))
-          .where(and(eq(addressTransactions.address, address), isNull(transactions.blockHeight)));
-        const vanished = unconfirmed.filter((u) => !seen.has(u.txid));
+        const vanished = [...before].filter(([txid, height]) => height === null && !seen.has(txid)).map(([txid]) => txid);
         if (vanished.length) {
-          const txids = vanished.map((v) => v.txid);
           await tx
             .delete(addressTransactions)
-            .where(and(eq(addressTransactions.address, address), inArray(addressTransactions.txid, txids)));
-          await deleteOrphanTransactions(tx, txids);
+            .where(and(eq(addressTransactions.address, address), inArray(addressTransactions.txid, vanished)));
+          await deleteOrphanTransactions(tx, vanished);
         }
 
-        if (!watch) return true;
+        const changes: AddressChanges = {
+          address,
+          balance: history.balance.balance,
+          isNewAddress,
+          added: isNewAddress ? history.txs : history.txs.filter((t) => !before.has(t.txid)),
+          confirmed: history.txs.filter((t) => t.blockHeight !== null && before.has(t.txid) && before.get(t.txid) === null),
+          vanished,
+        };
+        await onChanges?.(tx, changes, at);
+
+        if (!watch) return { changes, watchAdded: false };
         const inserted = await tx
           .insert(watches)
           .values({ guildId: watch.guildId, address, label: watch.label, addedBy: watch.addedBy, createdAt: at })
           .onConflictDoNothing()
           .returning({ address: watches.address });
-        return inserted.length > 0;
+        return { changes, watchAdded: inserted.length > 0 };
       });
     },
 

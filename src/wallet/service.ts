@@ -10,7 +10,7 @@ import {
   isUserError,
   UserError,
 } from '../errors.js';
-import { createWalletRepository, type StoredTx } from './repository.js';
+import { type AddressChanges, createWalletRepository, type NewWatch, type OnChanges, type StoredTx } from './repository.js';
 
 export type Clock = () => Date;
 
@@ -20,6 +20,10 @@ export interface WalletDeps {
   logger: Logger;
   network?: Network;
   clock?: Clock;
+  /** runs inside every transaction that stores a change of an address (the notice outbox) */
+  onChanges?: OnChanges;
+  /** runs after such a transaction committed (to wake the dispatcher) */
+  afterChanges?: (changes: AddressChanges) => void;
 }
 
 /** Where a figure came from: our database (as of `asOf`) or the provider just now. */
@@ -51,7 +55,15 @@ const MAX_LABEL_LENGTH = 64;
 const LIVE_TXS_LIMIT = 50;
 
 /** The use cases behind the slash commands. Knows nothing of Discord. */
-export function createWalletService({ db, provider, logger, network = 'mainnet', clock = () => new Date() }: WalletDeps) {
+export function createWalletService({
+  db,
+  provider,
+  logger,
+  network = 'mainnet',
+  clock = () => new Date(),
+  onChanges,
+  afterChanges,
+}: WalletDeps) {
   const repo = createWalletRepository({ db });
 
   /** Call the provider; any failure of its becomes one error the user can act on. */
@@ -65,16 +77,27 @@ export function createWalletService({ db, provider, logger, network = 'mainnet',
     }
   }
 
-  /** Bring a stored address up to date: new transactions only, plus any still unconfirmed. */
-  async function refresh(address: string): Promise<Date> {
-    const knownTxids = await repo.confirmedTxids(address);
-    const history = await ask('history', address, () => provider.getHistory(address, { knownTxids }));
+  /** Store a history and let the outbox see what changed, in one transaction. */
+  async function store(history: AddressHistory, watch?: NewWatch) {
     const at = clock();
-    await repo.storeHistory(history, at);
-    return at;
+    const result = await repo.storeHistory(history, at, { watch, onChanges });
+    afterChanges?.(result.changes);
+    return { ...result, at };
+  }
+
+  /** Bring a stored address up to date: new transactions only, plus any still unconfirmed. */
+  async function refresh(address: string, signal?: AbortSignal): Promise<AddressChanges> {
+    const knownTxids = await repo.confirmedTxids(address);
+    const history = await ask('history', address, () => provider.getHistory(address, { knownTxids, signal }));
+    return (await store(history)).changes;
   }
 
   return {
+    refresh,
+
+    /** Every address some server watches, with what is stored of it: the sync's work list. */
+    trackedAddresses: () => repo.trackedAddresses(),
+
     /** Validate an address for this network: throws a user error saying what is wrong with it. */
     parseAddress: (input: string) => parseAddress(input, network),
 
@@ -94,9 +117,8 @@ export function createWalletService({ db, provider, logger, network = 'mainnet',
       const history: AddressHistory = await ask('history', address, () =>
         provider.getHistory(address, { knownTxids }),
       );
-      const at = clock();
-      const added = await repo.storeHistory(history, at, { guildId: input.guildId, label, addedBy: input.userId });
-      if (!added) throw createAlreadyTrackedError(address, label);
+      const { watchAdded, at } = await store(history, { guildId: input.guildId, label, addedBy: input.userId });
+      if (!watchAdded) throw createAlreadyTrackedError(address, label);
       logger.info({ guildId: input.guildId, address, txs: history.txs.length }, 'tracked');
       return { address, label, balance: history.balance.balance, txCount: history.balance.txCount, asOf: at };
     },
