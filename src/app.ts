@@ -8,6 +8,7 @@ import { createInteractionHandler } from './discord/interactions.js';
 import { registerCommands } from './discord/register.js';
 import { createExplorerLinks } from './discord/render/format.js';
 import type { Logger } from './logger.js';
+import { createSettingsService } from './sync/settings.js';
 import { createWalletService } from './wallet/service.js';
 
 export interface Bot {
@@ -24,8 +25,10 @@ export async function startBot(config: Config, logger: Logger): Promise<Bot> {
 
   const provider = createBlockchainInfoProvider({ baseUrl: config.BLOCKCHAIN_INFO_URL, logger });
   const wallet = createWalletService({ db: database.db, provider, logger });
+  const settings = createSettingsService({ db: database.db });
   const ctx: CommandContext = {
     wallet,
+    settings,
     links: createExplorerLinks(config.EXPLORER_URL),
     providerName: provider.name,
     logger,

@@ -8,6 +8,7 @@ export type UserErrorCode =
   | 'already_tracked'
   | 'label_taken'
   | 'invalid_input'
+  | 'missing_permission'
   | 'provider_unavailable';
 
 export class UserError extends Error {
@@ -58,6 +59,12 @@ export const createProviderUnavailableError = (provider: string, cause: unknown)
     'provider_unavailable',
     `The Bitcoin data service (${provider}) could not be reached. Nothing was changed; try again in a minute.`,
     { cause },
+  );
+
+export const createMissingPermissionError = (command: string, permission: string) =>
+  new UserError(
+    'missing_permission',
+    `\`/${command}\` is for members with the **${permission}** permission. Ask a server admin to run it.`,
   );
 
 /** User input shown back inside inline code: shortened, and unable to close the code span. */

@@ -6,12 +6,14 @@ import type {
   RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from 'discord.js';
 import type { Logger } from 'pino';
+import type { SettingsService } from '../sync/settings.js';
 import type { WalletService } from '../wallet/service.js';
 import type { ExplorerLinks } from './render/format.js';
 
 /** What every handler may use: the use cases and how to render, never the database or a provider. */
 export interface CommandContext {
   wallet: WalletService;
+  settings: SettingsService;
   links: ExplorerLinks;
   providerName: string;
   logger: Logger;

@@ -1,25 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FakeInteraction, FakeMessage } from '../fakes/discord.js';
 import { testAddress } from '../support/addresses.js';
 import { testBackends } from '../support/database.js';
-import { EXPLORER, type Harness, startHarness, visibleText } from '../support/harness.js';
+import { EXPLORER, type Harness, privateError, startHarness, visibleText } from '../support/harness.js';
 
 const DEFERRED = 5;
 const EPHEMERAL = 64;
 let seed = 0;
 const fresh = () => testAddress(`e2e-${seed++}`);
-
-/**
- * An error is private: either the first answer was private, or the public "thinking…" reply was
- * deleted and a private message followed.
- */
-async function privateError(interaction: FakeInteraction): Promise<FakeMessage> {
-  const answeredAtOnce = () => interaction.callbacks.some((c) => c.type === 4);
-  await expect.poll(() => answeredAtOnce() || interaction.followups.length > 0).toBe(true);
-  const message = answeredAtOnce() ? await interaction.reply() : interaction.followups[0]!;
-  expect(message.flags & EPHEMERAL).toBe(EPHEMERAL);
-  return message;
-}
 
 describe.each(testBackends())('slash commands end to end (%s)', (backend) => {
   let h: Harness;
@@ -30,9 +17,9 @@ describe.each(testBackends())('slash commands end to end (%s)', (backend) => {
     await h?.close();
   });
 
-  it('registers the five commands to the configured server on start', () => {
+  it('registers the six commands to the configured server on start', () => {
     const names = (h.discord.commands.guilds.get(h.guildId) as { name: string }[]).map((c) => c.name).sort();
-    expect(names).toEqual(['addresses', 'balance', 'track', 'txns', 'untrack']);
+    expect(names).toEqual(['addresses', 'balance', 'config', 'track', 'txns', 'untrack']);
   });
 
   it('/track stores an address with its balance and shows it', async () => {

@@ -1,18 +1,28 @@
 import { pino } from 'pino';
+import { expect } from 'vitest';
 import { type Bot, startBot } from '../../src/app.js';
 import { loadConfig } from '../../src/config/index.js';
 import { type BlockchainInfoFake, FakeChain, startBlockchainInfoFake } from '../fakes/chain/index.js';
-import { type FakeDiscord, type FakeMessage, type OptionValue, startFakeDiscord } from '../fakes/discord.js';
+import {
+  type CommandInput,
+  type FakeDiscord,
+  type FakeDiscordOptions,
+  type FakeInteraction,
+  type FakeMessage,
+  type OptionValue,
+  startFakeDiscord,
+} from '../fakes/discord.js';
 import { type Backend, createTestDatabaseUrl } from './database.js';
 
 export const EXPLORER = 'https://explorer.test';
 
 /**
  * The real bot (discord.js client, wallet, database, provider) started against loopback fakes of
- * Discord and Blockchain.com. Tests drive it the way Discord would and read what users see.
+ * Discord and Blockchain.com. Tests drive it the way Discord would and read what users see. The bot
+ * registers its commands to the fake's first guild.
  */
-export async function startHarness({ backend = 'pglite' as Backend } = {}) {
-  const discord = await startFakeDiscord();
+export async function startHarness({ backend = 'pglite' as Backend, discord: fakeOptions = {} as FakeDiscordOptions } = {}) {
+  const discord = await startFakeDiscord(fakeOptions);
   const chain = new FakeChain();
   const api: BlockchainInfoFake = await startBlockchainInfoFake({ chain });
   const database = backend === 'postgres' ? await createTestDatabaseUrl() : { url: 'memory:', drop: async () => {} };
@@ -41,11 +51,12 @@ export async function startHarness({ backend = 'pglite' as Backend } = {}) {
     api,
     bot,
     guildId: guild.id,
-    /** Type a slash command and wait for the reply a user sees. */
-    run(name: string, options: Record<string, OptionValue> = {}, extra: { guildId?: string; userId?: string } = {}) {
-      return discord.runCommand({ guildId: extra.guildId ?? guild.id, userId: extra.userId, name, options });
+    /** Type a slash command (in the first guild unless `extra` says otherwise); the reply comes later. */
+    run(name: string, options: Record<string, OptionValue> = {}, extra: CommandExtras = {}) {
+      return discord.runCommand({ ...extra, guildId: extra.guildId ?? guild.id, name, options });
     },
-    async reply(name: string, options: Record<string, OptionValue> = {}, extra: { guildId?: string; userId?: string } = {}) {
+    /** Type a slash command and wait for the reply a user sees. */
+    async reply(name: string, options: Record<string, OptionValue> = {}, extra: CommandExtras = {}) {
       return this.run(name, options, extra).reply();
     },
     async close() {
@@ -58,6 +69,9 @@ export async function startHarness({ backend = 'pglite' as Backend } = {}) {
 
 export type Harness = Awaited<ReturnType<typeof startHarness>>;
 
+/** Where, by whom and how a command is typed: `subcommand`, `guildId`, `userId`, `memberPermissions`… */
+export type CommandExtras = Omit<Partial<CommandInput>, 'name' | 'options'>;
+
 /** Everything a user reads in a message: its text and its embeds' titles, descriptions and footers. */
 export function visibleText(message: FakeMessage): string {
   return [
@@ -66,4 +80,18 @@ export function visibleText(message: FakeMessage): string {
   ]
     .filter(Boolean)
     .join('\n');
+}
+
+const EPHEMERAL = 64;
+
+/**
+ * An error is private: either the first answer was private, or the public "thinking…" reply was
+ * deleted and a private message followed.
+ */
+export async function privateError(interaction: FakeInteraction): Promise<FakeMessage> {
+  const answeredAtOnce = () => interaction.callbacks.some((c) => c.type === 4);
+  await expect.poll(() => answeredAtOnce() || interaction.followups.length > 0).toBe(true);
+  const message = answeredAtOnce() ? await interaction.reply() : interaction.followups[0]!;
+  expect(message.flags & EPHEMERAL).toBe(EPHEMERAL);
+  return message;
 }

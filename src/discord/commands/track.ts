@@ -16,13 +16,15 @@ export const track: Command = {
   },
   defer: 'public',
   check: (interaction, { wallet }) => void wallet.parseAddress(address(interaction)),
-  async execute(interaction, { wallet, links }: CommandContext) {
+  async execute(interaction, { wallet, settings, links }: CommandContext) {
+    const guildId = interaction.guildId!;
     const result = await wallet.track({
-      guildId: interaction.guildId!,
+      guildId,
       userId: interaction.user.id,
       address: address(interaction),
       label: interaction.options.getString('label'),
     });
-    return { embeds: [renderTracked(result, links)] };
+    const { channelId } = await settings.get(guildId);
+    return { embeds: [renderTracked(result, links, { noticesOff: channelId === null })] };
   },
 };

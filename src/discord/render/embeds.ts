@@ -22,6 +22,7 @@ const sourceFooter = (source: 'stored' | 'live', provider: string) =>
 export function renderTracked(
   result: { address: string; label: string | null; balance: bigint; txCount: number; asOf: Date },
   links: ExplorerLinks,
+  { noticesOff = false }: { noticesOff?: boolean } = {},
 ): APIEmbed {
   return {
     color: COLOURS.success,
@@ -31,6 +32,7 @@ export function renderTracked(
       `**${title(result.address, result.label)}**`,
       `Balance: **${btc(result.balance)}**`,
       `Transactions: ${result.txCount.toLocaleString('en-US')}`,
+      ...(noticesOff ? ['', 'Balance-change notices are off in this server: an admin can turn them on with `/config channel`.'] : []),
     ].join('\n'),
     timestamp: result.asOf.toISOString(),
   };

@@ -1,0 +1,69 @@
+import { ApplicationCommandOptionType, ChannelType, InteractionContextType, PermissionFlagsBits } from 'discord.js';
+import { parseBtc } from '../../chain/amount.js';
+import { createMissingPermissionError } from '../../errors.js';
+import type { Command } from '../command.js';
+import { renderSettings } from '../render/settings.js';
+
+const NOTICE_CHANNEL_TYPES = [ChannelType.GuildText, ChannelType.GuildAnnouncement] as const;
+
+export const config: Command = {
+  definition: {
+    name: 'config',
+    description: "Where this server's balance-change notices go, and how big a change must be",
+    contexts: [InteractionContextType.Guild],
+    // Discord hides the command from other members, but a server's admins can grant it to any role:
+    // the handler checks again.
+    default_member_permissions: PermissionFlagsBits.ManageGuild.toString(),
+    options: [
+      {
+        type: ApplicationCommandOptionType.Subcommand,
+        name: 'channel',
+        description: 'Post balance-change notices in this channel',
+        options: [
+          {
+            type: ApplicationCommandOptionType.Channel,
+            name: 'channel',
+            description: 'A text or announcement channel',
+            required: true,
+            channel_types: [...NOTICE_CHANNEL_TYPES],
+          },
+        ],
+      },
+      {
+        type: ApplicationCommandOptionType.Subcommand,
+        name: 'threshold',
+        description: 'Announce only changes of at least this amount',
+        options: [
+          {
+            type: ApplicationCommandOptionType.String,
+            name: 'btc',
+            description: 'In BTC, e.g. 0.001; 0 announces any change',
+            required: true,
+            max_length: 40,
+          },
+        ],
+      },
+      { type: ApplicationCommandOptionType.Subcommand, name: 'show', description: 'Show the notice channel, the threshold and the last delivery error' },
+    ],
+  },
+  defer: false,
+  check(interaction) {
+    if (!interaction.memberPermissions?.has(PermissionFlagsBits.ManageGuild)) throw createMissingPermissionError('config', 'Manage Server');
+  },
+  async execute(interaction, { settings }) {
+    const guildId = interaction.guildId!;
+    const subcommand = interaction.options.getSubcommand(true);
+    switch (subcommand) {
+      case 'channel':
+        await settings.setChannel(guildId, interaction.options.getChannel('channel', true, [...NOTICE_CHANNEL_TYPES]).id);
+        return { embeds: [renderSettings(await settings.get(guildId), 'channel')] };
+      case 'threshold':
+        await settings.setThreshold(guildId, parseBtc(interaction.options.getString('btc', true)));
+        return { embeds: [renderSettings(await settings.get(guildId), 'threshold')] };
+      case 'show':
+        return { embeds: [renderSettings(await settings.get(guildId))] };
+      default:
+        throw new Error(`no handler for /config ${subcommand}`);
+    }
+  },
+};
