@@ -1,4 +1,7 @@
+import { validate as isValidCron } from 'node-cron';
 import { z } from 'zod';
+import { NETWORKS } from '../chain/address.js';
+import { PROVIDER_KINDS, type ProviderKind } from '../chain/providers/index.js';
 
 /**
  * Every setting satbell reads, parsed once at start. A bad value fails here with the variable's
@@ -22,12 +25,73 @@ const schema = z.object({
     .refine((url) => /^(postgres(ql)?:\/\/|file:.+|memory:$)/.test(url), {
       message: 'must start with postgres:// (a server), file: (embedded, on disk) or be memory:',
     }),
+  NETWORK: z.enum(NETWORKS, { error: `must be one of ${NETWORKS.join(', ')}` }).default('mainnet'),
+  CHAIN_PROVIDERS: z
+    .string()
+    .trim()
+    .transform((text) => text.split(',').map((p) => p.trim()).filter(Boolean))
+    .pipe(
+      z
+        .array(z.enum(PROVIDER_KINDS, { error: `lists providers from: ${PROVIDER_KINDS.join(', ')}` }))
+        .min(1, `lists at least one of: ${PROVIDER_KINDS.join(', ')}`),
+    )
+    .optional(),
+  ESPLORA_URL: z.url({ error: 'must be a URL such as https://mempool.space/api' }).optional(),
   BLOCKCHAIN_INFO_URL: z.url({ error: 'must be a URL such as https://blockchain.info' }).default('https://blockchain.info'),
+  ESPLORA_RPS: rate('4'),
+  BLOCKCHAIN_INFO_RPS: rate('0.1'),
   EXPLORER_URL: z.url({ error: 'must be a URL such as https://mempool.space' }).default('https://mempool.space'),
+  SYNC_CRON: z
+    .string()
+    .trim()
+    .default('*/5 * * * *')
+    .refine(isValidCron, {
+      message: "must be a cron expression such as '*/5 * * * *' (five fields, or six with seconds first)",
+    }),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
-export type Config = z.infer<typeof schema>;
+/** Requests per second: a positive number, or `unlimited` (a self-hosted service). */
+function rate(fallback: string) {
+  return z
+    .string()
+    .trim()
+    .default(fallback)
+    .transform((text) => (text === 'unlimited' ? Infinity : Number(text)))
+    .refine((n) => n > 0, { message: "must be a positive number of requests per second, or 'unlimited'" });
+}
+
+/** Public services each network has. Blockchain.com serves mainnet only; regtest has no public service. */
+const ESPLORA_DEFAULTS: Record<string, string | undefined> = {
+  mainnet: 'https://mempool.space/api',
+  testnet: 'https://mempool.space/testnet/api',
+  signet: 'https://mempool.space/signet/api',
+};
+
+/**
+ * Fewest calls on public services first: Blockchain.com answers 50 balances per call where Esplora
+ * needs one call per address, so it leads on mainnet and Esplora stands by.
+ */
+const DEFAULT_PROVIDERS: Record<string, ProviderKind[]> = {
+  mainnet: ['blockchain-info', 'esplora'],
+  testnet: ['esplora'],
+  signet: ['esplora'],
+  regtest: ['esplora'],
+};
+
+const withChain = schema.transform((c, ctx) => {
+  const providers = c.CHAIN_PROVIDERS ?? DEFAULT_PROVIDERS[c.NETWORK]!;
+  if (c.NETWORK !== 'mainnet' && providers.includes('blockchain-info')) {
+    ctx.addIssue({ code: 'custom', path: ['CHAIN_PROVIDERS'], message: `cannot include blockchain-info: it serves mainnet only, and NETWORK is ${c.NETWORK}` });
+  }
+  const esploraUrl = c.ESPLORA_URL ?? ESPLORA_DEFAULTS[c.NETWORK];
+  if (!esploraUrl && providers.includes('esplora')) {
+    ctx.addIssue({ code: 'custom', path: ['ESPLORA_URL'], message: `must be set on ${c.NETWORK}: there is no public Esplora for it (e.g. http://127.0.0.1:3002)` });
+  }
+  return { ...c, CHAIN_PROVIDERS: providers, ESPLORA_URL: esploraUrl ?? '' };
+});
+
+export type Config = z.output<typeof withChain>;
 type Env = Record<string, string | undefined>;
 
 export class ConfigError extends Error {
@@ -38,9 +102,9 @@ const HOW_TO_GET_A_TOKEN =
   'create an application at https://discord.com/developers/applications, open Bot → Reset Token, and put it in .env as DISCORD_TOKEN=…';
 
 /** Parse the environment. Empty strings count as unset so `KEY=` in .env falls back to the default. */
-export function loadConfig(env: Env = process.env, { requireToken = true } = {}): Config {
+export function loadConfig(env: Env = process.env): Config {
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== ''));
-  const parsed = (requireToken ? schema : schema.extend({ DISCORD_TOKEN: z.string().default('') })).safeParse(cleaned);
+  const parsed = withChain.safeParse(cleaned);
   if (parsed.success) return parsed.data;
   const lines = parsed.error.issues.map((issue) => {
     const key = String(issue.path[0] ?? '');

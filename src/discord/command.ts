@@ -15,7 +15,8 @@ export interface CommandContext {
   wallet: WalletService;
   settings: SettingsService;
   links: ExplorerLinks;
-  providerName: string;
+  /** the data service that answered last (failover may switch), for "Live from …" */
+  providerName: () => string;
   logger: Logger;
 }
 

@@ -81,12 +81,13 @@ export function createWalletRepository({ db }: { db: Database }) {
           address: addresses.address,
           balance: addresses.balance,
           txCount: addresses.txCount,
-          hasUnconfirmed: sql<boolean>`exists (
-            select 1 from ${addressTransactions} join ${transactions} on ${transactions.txid} = ${addressTransactions.txid}
-            where ${addressTransactions.address} = ${addresses.address} and ${transactions.blockHeight} is null)`,
+          // Literal SQL: drizzle leaves column names unqualified here, which a correlated
+          // subquery over two tables cannot have.
+          hasUnconfirmed: sql<boolean>`exists (select 1 from address_transactions l join transactions t on t.txid = l.txid
+            where l.address = addresses.address and t.block_height is null)`,
         })
         .from(addresses)
-        .where(sql`exists (select 1 from ${watches} where ${watches.address} = ${addresses.address})`)
+        .where(sql`exists (select 1 from watches w where w.address = addresses.address)`)
         .orderBy(asc(addresses.address));
     },
 

@@ -141,7 +141,8 @@ describe.each(testBackends())('slash commands end to end (%s)', (backend) => {
 
   it('tells the user privately when the provider is down, and changes nothing', async () => {
     const address = fresh();
-    h.api.failNext(/rawaddr/, { status: 502, body: '<html>bad gateway</html>', contentType: 'text/html' });
+    // The provider retries twice with backoff before it gives up.
+    h.api.failNext(/rawaddr/, { status: 502, body: '<html>bad gateway</html>', contentType: 'text/html' }, 3);
     const reply = await privateError(h.run('track', { address }));
     expect(reply.content).toContain('could not be reached. Nothing was changed');
     expect(visibleText(await h.reply('addresses'))).not.toContain(address);

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pino } from 'pino';
 import { expect } from 'vitest';
 import { type Bot, startBot } from '../../src/app.js';
@@ -21,11 +24,15 @@ export const EXPLORER = 'https://explorer.test';
  * Discord and Blockchain.com. Tests drive it the way Discord would and read what users see. The bot
  * registers its commands to the fake's first guild.
  */
-export async function startHarness({ backend = 'pglite' as Backend, discord: fakeOptions = {} as FakeDiscordOptions } = {}) {
+export async function startHarness({
+  backend = 'pglite' as Backend | 'pglite-file',
+  discord: fakeOptions = {} as FakeDiscordOptions,
+  env = {} as Record<string, string>,
+} = {}) {
   const discord = await startFakeDiscord(fakeOptions);
   const chain = new FakeChain();
   const api: BlockchainInfoFake = await startBlockchainInfoFake({ chain });
-  const database = backend === 'postgres' ? await createTestDatabaseUrl() : { url: 'memory:', drop: async () => {} };
+  const database = await harnessDatabase(backend);
   const guild = discord.guilds[0]!;
   const config = loadConfig({
     DISCORD_TOKEN: 'test-token',
@@ -33,12 +40,19 @@ export async function startHarness({ backend = 'pglite' as Backend, discord: fak
     DISCORD_GUILD_ID: guild.id,
     DATABASE_URL: database.url,
     BLOCKCHAIN_INFO_URL: api.url,
+    // Only the fake, unpaced: no fallback to a public service, no 10-second politeness in tests.
+    CHAIN_PROVIDERS: 'blockchain-info',
+    BLOCKCHAIN_INFO_RPS: 'unlimited',
     EXPLORER_URL: EXPLORER,
+    // Tests sync when they say so (bot.syncNow), not on a clock: the first of January is far.
+    SYNC_CRON: '0 0 1 1 *',
     LOG_LEVEL: 'silent',
+    ...env,
   });
+  const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   let bot: Bot;
   try {
-    bot = await startBot(config, pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }));
+    bot = await startBot(config, logger);
   } catch (err) {
     await Promise.all([discord.close(), api.close()]);
     await database.drop();
@@ -49,8 +63,16 @@ export async function startHarness({ backend = 'pglite' as Backend, discord: fak
     discord,
     chain,
     api,
-    bot,
+    get bot() {
+      return bot;
+    },
     guildId: guild.id,
+    /** Stop the bot as SIGTERM would and start it again on the same database (not for memory:). */
+    async restart(between?: () => void | Promise<void>) {
+      await bot.stop();
+      await between?.();
+      bot = await startBot(config, logger);
+    },
     /** Type a slash command (in the first guild unless `extra` says otherwise); the reply comes later. */
     run(name: string, options: Record<string, OptionValue> = {}, extra: CommandExtras = {}) {
       return discord.runCommand({ ...extra, guildId: extra.guildId ?? guild.id, name, options });
@@ -65,6 +87,13 @@ export async function startHarness({ backend = 'pglite' as Backend, discord: fak
       await database.drop();
     },
   };
+}
+
+async function harnessDatabase(backend: Backend | 'pglite-file'): Promise<{ url: string; drop(): Promise<void> }> {
+  if (backend === 'postgres') return createTestDatabaseUrl();
+  if (backend === 'pglite') return { url: 'memory:', drop: async () => {} };
+  const dir = mkdtempSync(join(tmpdir(), 'satbell-harness-'));
+  return { url: `file:${join(dir, 'db')}`, drop: async () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 export type Harness = Awaited<ReturnType<typeof startHarness>>;
@@ -90,7 +119,7 @@ const EPHEMERAL = 64;
  */
 export async function privateError(interaction: FakeInteraction): Promise<FakeMessage> {
   const answeredAtOnce = () => interaction.callbacks.some((c) => c.type === 4);
-  await expect.poll(() => answeredAtOnce() || interaction.followups.length > 0).toBe(true);
+  await expect.poll(() => answeredAtOnce() || interaction.followups.length > 0, { timeout: 15_000 }).toBe(true);
   const message = answeredAtOnce() ? await interaction.reply() : interaction.followups[0]!;
   expect(message.flags & EPHEMERAL).toBe(EPHEMERAL);
   return message;

@@ -15,7 +15,8 @@ export interface BotProcess {
 export function spawnBot(env: Record<string, string>, cwd: string): BotProcess {
   const child = spawn(process.execPath, ['--import', tsx, resolve(root, 'src/main.ts')], {
     cwd,
-    env: { PATH: process.env.PATH ?? '', ...env },
+    // Only the fake provider, unpaced, unless a test says otherwise.
+    env: { PATH: process.env.PATH ?? '', CHAIN_PROVIDERS: 'blockchain-info', BLOCKCHAIN_INFO_RPS: 'unlimited', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

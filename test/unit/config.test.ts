@@ -9,6 +9,8 @@ describe('loadConfig', () => {
       DATABASE_URL: 'file:./data/satbell',
       BLOCKCHAIN_INFO_URL: 'https://blockchain.info',
       LOG_LEVEL: 'info',
+      SYNC_CRON: '*/5 * * * *',
+      EXPLORER_URL: 'https://mempool.space',
     });
     expect(config.DISCORD_API_URL).toBeUndefined();
     expect(config.DISCORD_GUILD_ID).toBeUndefined();
@@ -32,6 +34,41 @@ describe('loadConfig', () => {
     expect(message).toMatch(/DATABASE_URL must start with postgres:\/\//);
     expect(message).toMatch(/LOG_LEVEL/);
     expect(message).toMatch(/DISCORD_GUILD_ID must be a server \(guild\) id/);
+  });
+
+  it('accepts a six-field SYNC_CRON with seconds and refuses nonsense', () => {
+    expect(loadConfig({ DISCORD_TOKEN: 't', SYNC_CRON: '*/10 * * * * *' }).SYNC_CRON).toBe('*/10 * * * * *');
+    expect(() => loadConfig({ DISCORD_TOKEN: 't', SYNC_CRON: 'every minute' })).toThrowError(/SYNC_CRON must be a cron expression/);
+  });
+
+  it('picks providers and Esplora URL by network, fewest calls first on mainnet', () => {
+    expect(loadConfig({ DISCORD_TOKEN: 't' })).toMatchObject({
+      NETWORK: 'mainnet',
+      CHAIN_PROVIDERS: ['blockchain-info', 'esplora'],
+      ESPLORA_URL: 'https://mempool.space/api',
+      BLOCKCHAIN_INFO_RPS: 0.1,
+      ESPLORA_RPS: 4,
+    });
+    expect(loadConfig({ DISCORD_TOKEN: 't', NETWORK: 'signet' })).toMatchObject({
+      CHAIN_PROVIDERS: ['esplora'],
+      ESPLORA_URL: 'https://mempool.space/signet/api',
+    });
+  });
+
+  it('reads CHAIN_PROVIDERS as an ordered list and a rate of unlimited', () => {
+    const config = loadConfig({ DISCORD_TOKEN: 't', CHAIN_PROVIDERS: ' esplora , blockchain-info', ESPLORA_RPS: 'unlimited' });
+    expect(config.CHAIN_PROVIDERS).toEqual(['esplora', 'blockchain-info']);
+    expect(config.ESPLORA_RPS).toBe(Infinity);
+  });
+
+  it('refuses provider settings that cannot work, naming the variable', () => {
+    expect(() => loadConfig({ DISCORD_TOKEN: 't', CHAIN_PROVIDERS: 'electrum' })).toThrowError(/CHAIN_PROVIDERS lists providers from: esplora, blockchain-info/);
+    expect(() => loadConfig({ DISCORD_TOKEN: 't', NETWORK: 'testnet', CHAIN_PROVIDERS: 'blockchain-info' })).toThrowError(
+      /CHAIN_PROVIDERS cannot include blockchain-info: it serves mainnet only/,
+    );
+    expect(() => loadConfig({ DISCORD_TOKEN: 't', NETWORK: 'regtest' })).toThrowError(/ESPLORA_URL must be set on regtest/);
+    expect(() => loadConfig({ DISCORD_TOKEN: 't', BLOCKCHAIN_INFO_RPS: '0' })).toThrowError(/BLOCKCHAIN_INFO_RPS must be a positive number/);
+    expect(() => loadConfig({ DISCORD_TOKEN: 't', NETWORK: 'moon' })).toThrowError(/NETWORK must be one of mainnet, testnet, signet, regtest/);
   });
 
   it('treats an empty value as unset so the default applies', () => {

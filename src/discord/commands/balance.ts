@@ -27,7 +27,7 @@ export const balance: Command = {
       address: interaction.options.getString('address', true),
       fresh: interaction.options.getBoolean('fresh') ?? false,
     });
-    return { embeds: [renderBalance(view, links, providerName)] };
+    return { embeds: [renderBalance(view, links, providerName())] };
   },
   autocomplete: suggestWatchedAddresses,
 };

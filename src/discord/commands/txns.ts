@@ -27,7 +27,7 @@ export const txns: Command = {
       address: interaction.options.getString('address', true),
       fresh: interaction.options.getBoolean('fresh') ?? false,
     });
-    return { embeds: [renderTxns(view, links, providerName)] };
+    return { embeds: [renderTxns(view, links, providerName())] };
   },
   autocomplete: suggestWatchedAddresses,
 };

@@ -16,7 +16,7 @@ export const shortAddress = (address: string) =>
 
 /** Labels are user input: make sure they cannot break out of the markdown around them. */
 export function escapeMarkdown(text: string): string {
-  return text.replace(/([\\*_~`|>[\]()#-])/g, '\\$1').replace(/@/g, '@\u200b');
+  return text.replace(/([\\*_~`|>[\]()])/g, '\\$1').replace(/@/g, '@\u200b');
 }
 
 export function createExplorerLinks(explorerUrl: string) {

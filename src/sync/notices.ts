@@ -1,0 +1,163 @@
+import { createHash } from 'node:crypto';
+import { and, eq, inArray, isNotNull, sql } from 'drizzle-orm';
+import type { ChainTx } from '../chain/provider.js';
+import type { Database } from '../db/client.js';
+import { guildSettings, type NoticePayload, notices, watches } from '../db/schema.js';
+import type { AddressChanges, OnChanges } from '../wallet/repository.js';
+
+/** More new transactions than this for one address in one store become one summary notice. */
+export const BURST_SIZE = 5;
+
+/**
+ * Discord's message nonce is at most 25 characters. Derived from what the notice is about, so the
+ * same notice always carries the same nonce: a re-post after a crash is recognised by Discord.
+ */
+export function noticeNonce(parts: string[]): string {
+  return `sb${createHash('sha256').update(parts.join(':')).digest('base64url').slice(0, 23)}`;
+}
+
+/**
+ * Turn what changed about an address into notice rows, inside the transaction that stored it:
+ * one notice per transaction per server with a channel (or one summary for a burst), and an edit
+ * of existing notices when their transaction confirms or leaves the mempool.
+ */
+export function createNoticeWriter({ burstSize = BURST_SIZE } = {}): OnChanges {
+  return async (tx, changes, at) => {
+    if (changes.confirmed.length) await markConfirmed(tx, changes.confirmed);
+    if (changes.vanished.length) await markVanished(tx, changes);
+    // A newly stored address is a baseline: its history is not news to anyone.
+    if (changes.isNewAddress) return;
+    if (changes.added.length) await markReturned(tx, changes.added);
+    const moving = changes.added.filter((t) => t.net !== 0n);
+    if (!moving.length) return;
+
+    const audience = await tx
+      .select({
+        guildId: watches.guildId,
+        label: watches.label,
+        channelId: guildSettings.channelId,
+        threshold: guildSettings.thresholdSats,
+      })
+      .from(watches)
+      .innerJoin(guildSettings, and(eq(guildSettings.guildId, watches.guildId), isNotNull(guildSettings.channelId)))
+      .where(eq(watches.address, changes.address));
+
+    const balanceAfter = runningBalances(changes.balance, moving);
+    const rows: (typeof notices.$inferInsert)[] = [];
+    for (const server of audience) {
+      const worth = moving.filter((t) => abs(t.net) >= server.threshold);
+      if (!worth.length) continue;
+      const base = { guildId: server.guildId, channelId: server.channelId!, address: changes.address, nextAttemptAt: at, createdAt: at };
+      if (worth.length > burstSize) {
+        const net = worth.reduce((sum, t) => sum + t.net, 0n);
+        rows.push({
+          ...base,
+          kind: 'burst',
+          txid: null,
+          nonce: noticeNonce([server.guildId, changes.address, 'burst', ...worth.map((t) => t.txid)]),
+          payload: {
+            label: server.label,
+            address: changes.address,
+            net: String(net),
+            balanceAfter: String(changes.balance),
+            count: worth.length,
+            time: at.toISOString(),
+          },
+        });
+        continue;
+      }
+      for (const t of worth) {
+        rows.push({
+          ...base,
+          kind: 'tx',
+          txid: t.txid,
+          nonce: noticeNonce([server.guildId, t.txid]),
+          payload: {
+            label: server.label,
+            address: changes.address,
+            net: String(t.net),
+            balanceAfter: String(balanceAfter.get(t.txid)),
+            fee: String(t.fee),
+            status: t.blockHeight === null ? 'unconfirmed' : 'confirmed',
+            blockHeight: t.blockHeight,
+            time: t.time.toISOString(),
+          },
+        });
+      }
+    }
+    // Oldest first, so a channel reads in the order things happened.
+    rows.reverse();
+    // A transaction already announced to a server (seen through another of its addresses, or by
+    // a concurrent sync) is not announced again: the unique (server, txid) index says so.
+    if (rows.length) await tx.insert(notices).values(rows).onConflictDoNothing();
+  };
+}
+
+/** The balance right after each new transaction, walking back from the balance now. */
+function runningBalances(balance: bigint, newestFirst: ChainTx[]): Map<string, bigint> {
+  const after = new Map<string, bigint>();
+  let running = balance;
+  for (const t of newestFirst) {
+    after.set(t.txid, running);
+    running -= t.net;
+  }
+  return after;
+}
+
+async function markConfirmed(tx: Database, confirmed: ChainTx[]): Promise<void> {
+  for (const t of confirmed) {
+    const patch: Partial<NoticePayload> = { status: 'confirmed', blockHeight: t.blockHeight, time: t.time.toISOString() };
+    await tx
+      .update(notices)
+      .set({ payload: sql`${notices.payload} || ${JSON.stringify(patch)}::jsonb`, version: sql`${notices.version} + 1` })
+      .where(and(eq(notices.kind, 'tx'), eq(notices.txid, t.txid), sql`${notices.payload}->>'status' <> 'confirmed'`));
+  }
+}
+
+/**
+ * A vanished transaction was replaced (RBF) or dropped. When a new unconfirmed transaction of the
+ * same address appeared at the same time, it is most likely the replacement: say so.
+ */
+async function markVanished(tx: Database, changes: AddressChanges): Promise<void> {
+  const replacement = changes.added.find((t) => t.blockHeight === null)?.txid ?? null;
+  const patch: Partial<NoticePayload> = replacement ? { status: 'replaced', replacedBy: replacement } : { status: 'dropped' };
+  await tx
+    .update(notices)
+    .set({ payload: sql`${notices.payload} || ${JSON.stringify(patch)}::jsonb`, version: sql`${notices.version} + 1` })
+    .where(and(eq(notices.kind, 'tx'), inArray(notices.txid, changes.vanished)));
+}
+
+/**
+ * A transaction marked replaced or dropped can show up again: providers' mempools differ, and a
+ * dropped transaction can still be mined. Its notice (which the insert below leaves alone) is
+ * edited to say what the transaction is now.
+ */
+async function markReturned(tx: Database, added: ChainTx[]): Promise<void> {
+  const byTxid = new Map(added.map((t) => [t.txid, t]));
+  const txids = [...byTxid.keys()];
+  for (let i = 0; i < txids.length; i += 1_000) {
+    const gone = await tx
+      .selectDistinct({ txid: notices.txid })
+      .from(notices)
+      .where(
+        and(
+          eq(notices.kind, 'tx'),
+          inArray(notices.txid, txids.slice(i, i + 1_000)),
+          sql`${notices.payload}->>'status' in ('replaced', 'dropped')`,
+        ),
+      );
+    for (const { txid } of gone) {
+      const t = byTxid.get(txid!)!;
+      const patch: Partial<NoticePayload> =
+        t.blockHeight === null
+          ? { status: 'unconfirmed', replacedBy: null }
+          : { status: 'confirmed', blockHeight: t.blockHeight, time: t.time.toISOString(), replacedBy: null };
+      await tx
+        .update(notices)
+        .set({ payload: sql`${notices.payload} || ${JSON.stringify(patch)}::jsonb`, version: sql`${notices.version} + 1` })
+        .where(and(eq(notices.kind, 'tx'), eq(notices.txid, t.txid), sql`${notices.payload}->>'status' in ('replaced', 'dropped')`));
+    }
+  }
+}
+
+const abs = (n: bigint) => (n < 0n ? -n : n);

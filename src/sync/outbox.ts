@@ -1,0 +1,226 @@
+import { and, eq, inArray, sql } from 'drizzle-orm';
+import type { Logger } from 'pino';
+import type { Database } from '../db/client.js';
+import { guildSettings, type NoticePayload, notices } from '../db/schema.js';
+
+export interface Notice {
+  id: bigint;
+  guildId: string;
+  channelId: string;
+  kind: 'tx' | 'burst';
+  txid: string | null;
+  nonce: string;
+  payload: NoticePayload;
+  version: number;
+  messageId: string | null;
+}
+
+/** Where notices go. The Discord implementation lives with the Discord glue. */
+export interface NoticeTransport {
+  /** Post a new message carrying `notice.nonce`; a repeat of the same nonce must not show twice. */
+  post(notice: Notice): Promise<{ messageId: string }>;
+  /** Make an existing message say what the notice says now. Safe to repeat. */
+  edit(notice: Notice & { messageId: string }): Promise<void>;
+}
+
+/** A delivery that failed. Permanent ones (channel gone, no permission) are never retried. */
+export class DeliveryError extends Error {
+  override readonly name = 'DeliveryError';
+  constructor(
+    message: string,
+    readonly kind: 'transient' | 'permanent' | 'message_gone',
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export interface DispatcherOptions {
+  db: Database;
+  transport: NoticeTransport;
+  logger: Logger;
+  /** how long a claimed notice is left to its claimer; after that another dispatcher may retry it */
+  claimMs?: number;
+  /** how often to look for due notices when nobody pokes */
+  pollMs?: number;
+  batchSize?: number;
+  /** backoff after the n-th failed attempt */
+  backoffMs?: (attempt: number) => number;
+}
+
+const defaultBackoff = (attempt: number) => {
+  const base = Math.min(300_000, 2_000 * 2 ** Math.min(attempt - 1, 10));
+  return Math.round(base / 2 + Math.random() * (base / 2));
+};
+
+/**
+ * Delivers the outbox: posts new notices, edits changed ones, retries failures with backoff and
+ * records permanent ones. Several dispatchers (processes) may share one table: each claims rows
+ * for a short lease instead of holding a transaction open across a Discord call.
+ */
+export function createNoticeDispatcher({
+  db,
+  transport,
+  logger,
+  claimMs = 10_000,
+  pollMs = 1_000,
+  batchSize = 10,
+  backoffMs = defaultBackoff,
+}: DispatcherOptions) {
+  let running = false;
+  /** deliverDue may also be called without start(), e.g. by tests; only a started loop stops early */
+  let started = false;
+  let loop: Promise<void> | undefined;
+  let wake: (() => void) | undefined;
+  let poked = false;
+
+  /** Claim due notices: not failed, not up to date, not claimed by a live dispatcher. */
+  async function claim(): Promise<(Notice & { attempts: number })[]> {
+    const due = sql`select ${notices.id} from ${notices}
+      where ${notices.failedAt} is null and ${notices.deliveredVersion} < ${notices.version}
+        and ${notices.nextAttemptAt} <= now() and (${notices.claimedUntil} is null or ${notices.claimedUntil} < now())
+      order by ${notices.id} limit ${batchSize} for update skip locked`;
+    return db
+      .update(notices)
+      .set({ claimedUntil: sql`now() + ${claimMs} * interval '1 millisecond'`, attempts: sql`${notices.attempts} + 1` })
+      .where(sql`${notices.id} in (${due})`)
+      .returning({
+        id: notices.id,
+        guildId: notices.guildId,
+        channelId: notices.channelId,
+        kind: notices.kind,
+        txid: notices.txid,
+        nonce: notices.nonce,
+        payload: notices.payload,
+        version: notices.version,
+        messageId: notices.messageId,
+        attempts: notices.attempts,
+      })
+      .then((rows) => rows.sort((a, b) => (a.id < b.id ? -1 : 1)));
+  }
+
+  async function deliver(notice: Notice & { attempts: number }): Promise<void> {
+    const log = logger.child({ noticeId: String(notice.id), guildId: notice.guildId, channelId: notice.channelId });
+    try {
+      let messageId = notice.messageId;
+      if (messageId) await transport.edit({ ...notice, messageId });
+      else messageId = (await transport.post(notice)).messageId;
+      await db
+        .update(notices)
+        .set({
+          messageId,
+          deliveredVersion: sql`greatest(${notices.deliveredVersion}, ${notice.version})`,
+          claimedUntil: null,
+          lastError: null,
+        })
+        .where(eq(notices.id, notice.id));
+      await db
+        .update(guildSettings)
+        .set({ lastDeliveryError: null, lastDeliveryErrorAt: null })
+        .where(and(eq(guildSettings.guildId, notice.guildId), sql`${guildSettings.lastDeliveryError} is not null`));
+      log.debug({ messageId, version: notice.version }, notice.messageId ? 'notice edited' : 'notice posted');
+    } catch (err) {
+      const failure = err instanceof DeliveryError ? err : new DeliveryError(String((err as Error)?.message ?? err), 'transient', { cause: err });
+      if (failure.kind === 'message_gone') {
+        // Someone deleted the message: there is nothing left to edit. Stop trying.
+        log.info('notice message was deleted; no more edits');
+        await db
+          .update(notices)
+          .set({ deliveredVersion: notice.version, claimedUntil: null, lastError: failure.message })
+          .where(eq(notices.id, notice.id));
+      } else if (failure.kind === 'permanent') {
+        log.warn({ err: failure }, 'notice cannot be delivered; giving up');
+        await db.transaction(async (tx) => {
+          await tx
+            .update(notices)
+            .set({ failedAt: sql`now()`, claimedUntil: null, lastError: failure.message })
+            .where(eq(notices.id, notice.id));
+          await tx
+            .update(guildSettings)
+            .set({ lastDeliveryError: failure.message, lastDeliveryErrorAt: sql`now()` })
+            .where(eq(guildSettings.guildId, notice.guildId));
+        });
+      } else {
+        const delay = backoffMs(notice.attempts);
+        log.warn({ err: failure, attempt: notice.attempts, retryInMs: delay }, 'notice delivery failed; will retry');
+        await db
+          .update(notices)
+          .set({
+            claimedUntil: null,
+            lastError: failure.message,
+            nextAttemptAt: sql`now() + ${delay} * interval '1 millisecond'`,
+          })
+          .where(eq(notices.id, notice.id));
+      }
+    }
+  }
+
+  /** Deliver what is due now; returns how many notices were attempted. */
+  async function deliverDue(): Promise<number> {
+    let attempted = 0;
+    for (;;) {
+      const batch = await claim();
+      if (!batch.length) return attempted;
+      // One at a time: a channel reads in order, and Discord's per-channel limit is low anyway.
+      for (const [i, notice] of batch.entries()) {
+        if (!running && started) {
+          // Stopping: hand the rest back at once rather than leave them claimed for claimMs.
+          await db
+            .update(notices)
+            .set({ claimedUntil: null })
+            .where(inArray(notices.id, batch.slice(i).map((n) => n.id)));
+          return attempted;
+        }
+        await deliver(notice);
+        attempted++;
+      }
+    }
+  }
+
+  async function run(): Promise<void> {
+    while (running) {
+      try {
+        await deliverDue();
+      } catch (err) {
+        logger.error({ err }, 'notice dispatcher failed; retrying shortly');
+      }
+      if (!running) break;
+      if (poked) {
+        poked = false;
+        continue;
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, pollMs);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      wake = undefined;
+    }
+  }
+
+  return {
+    deliverDue,
+    /** Start delivering at once (pending notices from before a restart included), then keep polling. */
+    start() {
+      if (running) return;
+      running = true;
+      started = true;
+      loop = run();
+    },
+    /** Something was written: look now rather than at the next poll. */
+    poke() {
+      poked = true;
+      wake?.();
+    },
+    /** Finish the notice in hand, then stop; undelivered notices stay pending for the next start. */
+    async stop() {
+      running = false;
+      wake?.();
+      await loop;
+    },
+  };
+}
+
+export type NoticeDispatcher = ReturnType<typeof createNoticeDispatcher>;

@@ -1,0 +1,50 @@
+import type { Logger } from 'pino';
+import type { ChainProvider } from '../chain/provider.js';
+import type { WalletService } from '../wallet/service.js';
+
+export interface SyncReport {
+  addresses: number;
+  refreshed: number;
+  failed: number;
+  added: number;
+  confirmed: number;
+  vanished: number;
+}
+
+/**
+ * One pass over every tracked address: ask for all balances in as few calls as the provider
+ * allows, then fetch new transactions only for addresses whose balance or transaction count moved,
+ * or that still have unconfirmed transactions (to see them confirm or vanish). One failing address
+ * never fails the pass: it is logged and retried next time.
+ */
+export function createSync({ wallet, provider, logger }: { wallet: WalletService; provider: ChainProvider; logger: Logger }) {
+  return async function syncAll(signal?: AbortSignal): Promise<SyncReport> {
+    const tracked = await wallet.trackedAddresses();
+    const report: SyncReport = { addresses: tracked.length, refreshed: 0, failed: 0, added: 0, confirmed: 0, vanished: 0 };
+    if (!tracked.length) return report;
+
+    const live = await provider.getBalances(
+      tracked.map((a) => a.address),
+      signal,
+    );
+    for (const stored of tracked) {
+      if (signal?.aborted) break;
+      const now = live.get(stored.address);
+      const moved = !now || now.balance !== stored.balance || now.txCount !== stored.txCount;
+      if (!moved && !stored.hasUnconfirmed) continue;
+      try {
+        const changes = await wallet.refresh(stored.address, signal);
+        report.refreshed++;
+        report.added += changes.added.length;
+        report.confirmed += changes.confirmed.length;
+        report.vanished += changes.vanished.length;
+      } catch (err) {
+        if (signal?.aborted) break;
+        report.failed++;
+        logger.warn({ err, address: stored.address }, 'sync of an address failed; will retry next time');
+      }
+    }
+    logger.info(report, 'sync done');
+    return report;
+  };
+}
