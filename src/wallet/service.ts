@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { type Network, parseAddress } from '../chain/address.js';
-import type { AddressHistory, ChainProvider } from '../chain/provider.js';
+import type { AddressBalance, AddressHistory, ChainProvider } from '../chain/provider.js';
+import { createCoalescer } from './coalesce.js';
 import type { Database } from '../db/client.js';
 import {
   createAlreadyTrackedError,
@@ -53,6 +54,8 @@ export interface TxnsView {
 const MAX_LABEL_LENGTH = 64;
 /** An untracked address is looked at, not synced: one provider page is enough. */
 const LIVE_TXS_LIMIT = 50;
+/** How long an answer from the provider serves everyone else who asks for it fresh. */
+export const FRESH_TTL_MS = 5_000;
 
 /** The use cases behind the slash commands. Knows nothing of Discord. */
 export function createWalletService({
@@ -85,11 +88,24 @@ export function createWalletService({
     return { ...result, at };
   }
 
-  /** Bring a stored address up to date: new transactions only, plus any still unconfirmed. */
-  async function refresh(address: string, signal?: AbortSignal): Promise<AddressChanges> {
-    const knownTxids = await repo.confirmedTxids(address);
-    const history = await ask('history', address, () => provider.getHistory(address, { knownTxids, signal }));
-    return (await store(history)).changes;
+  const refreshes = createCoalescer<AddressChanges>({ ttlMs: FRESH_TTL_MS, now: () => clock().getTime() });
+  const lookups = createCoalescer<AddressBalance | AddressHistory>({ ttlMs: FRESH_TTL_MS, now: () => clock().getTime() });
+
+  /**
+   * Bring a stored address up to date: new transactions only, plus any still unconfirmed. Calls
+   * for one address at the same time share one fetch; `reuseRecent` also accepts one finished a
+   * few seconds ago (for people asking fresh:true, not for the sync).
+   */
+  function refresh(address: string, signal?: AbortSignal, { reuseRecent = false } = {}): Promise<AddressChanges> {
+    return refreshes.get(
+      address,
+      async () => {
+        const knownTxids = await repo.confirmedTxids(address);
+        const history = await ask('history', address, () => provider.getHistory(address, { knownTxids, signal }));
+        return (await store(history)).changes;
+      },
+      { useCache: reuseRecent },
+    );
   }
 
   return {
@@ -148,12 +164,15 @@ export function createWalletService({
       const { address } = parseAddress(input.address, network);
       const watch = await repo.findWatch(input.guildId, address);
       if (!watch) {
-        const balances = await ask('balance', address, () => provider.getBalances([address]));
-        const live = balances.get(address);
-        if (!live) throw createProviderUnavailableError(provider.name, new Error(`no balance returned for ${address}`));
+        const live = (await lookups.get(`balance:${address}`, async () => {
+          const balances = await ask('balance', address, () => provider.getBalances([address]));
+          const found = balances.get(address);
+          if (!found) throw createProviderUnavailableError(provider.name, new Error(`no balance returned for ${address}`));
+          return found;
+        })) as AddressBalance;
         return { address, label: null, tracked: false, balance: live.balance, txCount: live.txCount, asOf: clock(), source: 'live' };
       }
-      if (input.fresh) await refresh(address);
+      if (input.fresh) await refresh(address, undefined, { reuseRecent: true });
       const row = await repo.findAddress(address);
       if (!row) throw createNotTrackedError(address); // untracked between the two reads
       return {
@@ -173,7 +192,9 @@ export function createWalletService({
       const offset = input.offset ?? 0;
       const watch = await repo.findWatch(input.guildId, address);
       if (!watch) {
-        const history = await ask('history', address, () => provider.getHistory(address, { maxTxs: LIVE_TXS_LIMIT }));
+        const history = (await lookups.get(`txns:${address}`, () =>
+          ask('history', address, () => provider.getHistory(address, { maxTxs: LIVE_TXS_LIMIT })),
+        )) as AddressHistory;
         return {
           address,
           label: null,
@@ -184,7 +205,7 @@ export function createWalletService({
           source: 'live',
         };
       }
-      if (input.fresh) await refresh(address);
+      if (input.fresh) await refresh(address, undefined, { reuseRecent: true });
       const row = await repo.findAddress(address);
       if (!row) throw createNotTrackedError(address);
       const { txs, total } = await repo.listTxs(address, { limit, offset });

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createBlockchainInfoProvider } from '../../src/chain/providers/blockchain-info.js';
 import { addresses, addressTransactions, transactions, watches } from '../../src/db/schema.js';
 import { UserError } from '../../src/errors.js';
-import { createWalletService, type WalletService } from '../../src/wallet/service.js';
+import { createWalletService, FRESH_TTL_MS, type WalletService } from '../../src/wallet/service.js';
 import { type BlockchainInfoFake, FakeChain, startBlockchainInfoFake } from '../fakes/chain/index.js';
 import { testAddress } from '../support/addresses.js';
 import { createTestDatabase, testBackends } from '../support/database.js';
@@ -223,12 +223,52 @@ describe.each(testBackends())('wallet on %s', (backend) => {
 
       chain.removeTx(dropped.txid);
       const block = chain.mine();
+      now = new Date(now.getTime() + 60_000); // a minute later: not the answer of a moment ago
       const { txs } = await wallet.txns({ guildId: GUILD_A, address, fresh: true });
       expect(txs.map((t) => [t.txid, t.blockHeight])).toEqual([
         [pending.txid, block.height],
         [expect.any(String), block.height - 1],
       ]);
       expect(await wallet.balance({ guildId: GUILD_A, address })).toMatchObject({ balance: 3_000n });
+    });
+
+    it('costs one provider call when ten people ask for a fresh balance at once', async () => {
+      const address = fresh();
+      chain.fund(address, 5_000n);
+      await wallet.track({ guildId: GUILD_A, userId: USER, address });
+      chain.fund(address, 1_000n);
+      now = new Date(now.getTime() + 60_000);
+      const calls = api.requests.length;
+      const views = await Promise.all(Array.from({ length: 10 }, () => wallet.balance({ guildId: GUILD_A, address, fresh: true })));
+      expect(views.map((v) => v.balance)).toEqual(Array(10).fill(6_000n));
+      expect(api.requests.length - calls).toBe(1);
+
+      // A moment later the same answer still serves; after a few seconds the network is asked again.
+      now = new Date(now.getTime() + FRESH_TTL_MS - 1);
+      await wallet.balance({ guildId: GUILD_A, address, fresh: true });
+      expect(api.requests.length - calls).toBe(1);
+      now = new Date(now.getTime() + 1);
+      await wallet.balance({ guildId: GUILD_A, address, fresh: true });
+      expect(api.requests.length - calls).toBe(2);
+    });
+
+    it('costs one provider call when ten people look up the same untracked address at once', async () => {
+      const address = fresh();
+      chain.fund(address, 9n);
+      const calls = api.requests.length;
+      await Promise.all(Array.from({ length: 10 }, () => wallet.balance({ guildId: GUILD_A, address })));
+      await Promise.all(Array.from({ length: 10 }, () => wallet.txns({ guildId: GUILD_A, address })));
+      expect(api.requests.slice(calls).map((r) => r.path)).toEqual(['/balance', `/rawaddr/${address}`]);
+    });
+
+    it('does not keep a failure: the next fresh request asks again', async () => {
+      const address = fresh();
+      await wallet.track({ guildId: GUILD_A, userId: USER, address });
+      now = new Date(now.getTime() + 60_000);
+      api.failNext(/rawaddr/, { status: 500, body: '{"error":"server-error","message":"Internal Server Error"}' });
+      await expect(wallet.balance({ guildId: GUILD_A, address, fresh: true })).rejects.toThrow(/could not be reached/);
+      chain.fund(address, 4n);
+      expect((await wallet.balance({ guildId: GUILD_A, address, fresh: true })).balance).toBe(4n);
     });
 
     it('fetches only new transactions when refreshing a long history', async () => {
