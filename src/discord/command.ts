@@ -1,10 +1,5 @@
-import type {
-  APIApplicationCommandOptionChoice,
-  APIEmbed,
-  AutocompleteInteraction,
-  ChatInputCommandInteraction,
-  RESTPostAPIChatInputApplicationCommandsJSONBody,
-} from 'discord.js';
+import type { APIApplicationCommandOptionChoice, APIEmbed, RESTPostAPIChatInputApplicationCommandsJSONBody } from 'discord.js';
+import { UserError } from '../errors.js';
 import type { Logger } from 'pino';
 import type { SettingsService } from '../sync/settings.js';
 import type { WalletService } from '../wallet/service.js';
@@ -25,6 +20,39 @@ export interface CommandReply {
   embeds?: APIEmbed[];
 }
 
+/**
+ * What a command receives: the same shape whether it was typed in Discord or in `npm run shell`,
+ * so both run the very same handlers.
+ */
+export interface CommandRequest {
+  guildId: string;
+  userId: string;
+  /** the member's permission bits in that server (Discord's PermissionFlagsBits) */
+  memberPermissions: bigint;
+  options: CommandOptions;
+}
+
+export interface CommandOptions {
+  string(name: string): string | null;
+  boolean(name: string): boolean | null;
+  /** a channel option's channel id */
+  channel(name: string): string | null;
+  subcommand(): string | null;
+}
+
+export interface AutocompleteRequest {
+  guildId: string;
+  userId: string;
+  /** the option being typed and what has been typed so far */
+  focused: { name: string; value: string };
+}
+
+/** A required option: Discord enforces it, the shell may not, so say which is missing. */
+export function required<T>(value: T | null, name: string): T {
+  if (value === null || value === undefined) throw new UserError('invalid_input', `The option \`${name}\` is required.`);
+  return value;
+}
+
 export interface Command {
   definition: RESTPostAPIChatInputApplicationCommandsJSONBody;
   /**
@@ -33,17 +61,17 @@ export interface Command {
    */
   defer: 'public' | false;
   /** Checks that need no I/O, run before deferring so that their errors can stay private. */
-  check?(interaction: ChatInputCommandInteraction, ctx: CommandContext): void;
-  execute(interaction: ChatInputCommandInteraction, ctx: CommandContext): Promise<CommandReply>;
-  autocomplete?(interaction: AutocompleteInteraction, ctx: CommandContext): Promise<APIApplicationCommandOptionChoice[]>;
+  check?(request: CommandRequest, ctx: CommandContext): void;
+  execute(request: CommandRequest, ctx: CommandContext): Promise<CommandReply>;
+  autocomplete?(request: AutocompleteRequest, ctx: CommandContext): Promise<APIApplicationCommandOptionChoice[]>;
 }
 
 /** `cold — bc1qar0s…wf5mdq` choices for an address option, from this server's watches. */
 export async function suggestWatchedAddresses(
-  interaction: AutocompleteInteraction,
+  request: AutocompleteRequest,
   { wallet }: CommandContext,
 ): Promise<APIApplicationCommandOptionChoice[]> {
-  const watches = await wallet.suggest({ guildId: interaction.guildId!, fragment: String(interaction.options.getFocused()) });
+  const watches = await wallet.suggest({ guildId: request.guildId, fragment: request.focused.value });
   return watches.map((w) => ({
     name: (w.label ? `${w.label} — ${w.address}` : w.address).slice(0, 100),
     value: w.address,

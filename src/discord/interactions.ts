@@ -7,7 +7,7 @@ import {
   RESTJSONErrorCodes,
 } from 'discord.js';
 import { isUserError } from '../errors.js';
-import type { Command, CommandContext, CommandReply } from './command.js';
+import type { Command, CommandContext, CommandReply, CommandRequest } from './command.js';
 
 /** Labels and addresses are user input: no reply of ours ever pings anyone. */
 const NO_MENTIONS = { parse: [] } as const;
@@ -24,7 +24,9 @@ export function createInteractionHandler(commands: readonly Command[], ctx: Comm
     if (interaction.isAutocomplete()) {
       const command = byName.get(interaction.commandName);
       try {
-        const choices = (await command?.autocomplete?.(interaction, ctx)) ?? [];
+        const focused = interaction.options.getFocused(true);
+        const request = { guildId: interaction.guildId ?? '', userId: interaction.user.id, focused: { name: focused.name, value: String(focused.value) } };
+        const choices = (interaction.guildId && (await command?.autocomplete?.(request, ctx))) || [];
         await interaction.respond(choices.slice(0, 25));
       } catch (err) {
         if (!isTooLate(err)) logger.warn({ err, command: interaction.commandName }, 'autocomplete failed');
@@ -40,9 +42,10 @@ export function createInteractionHandler(commands: readonly Command[], ctx: Comm
         await interaction.reply({ content: 'satbell tracks addresses for a server: use its commands in a server channel.', flags: MessageFlags.Ephemeral });
         return;
       }
-      command.check?.(interaction, ctx);
+      const request = commandRequest(interaction);
+      command.check?.(request, ctx);
       if (command.defer) await interaction.deferReply();
-      const reply = await command.execute(interaction, ctx);
+      const reply = await command.execute(request, ctx);
       await send(interaction, reply);
       log.debug('command answered');
     } catch (err) {
@@ -57,6 +60,22 @@ export function createInteractionHandler(commands: readonly Command[], ctx: Comm
         if (!isTooLate(sendErr)) log.error({ err: sendErr }, 'could not report the error to the user');
       });
     }
+  };
+}
+
+/** The interaction as every front end hands it to a command. */
+function commandRequest(interaction: ChatInputCommandInteraction<'cached' | 'raw'>): CommandRequest {
+  const { options } = interaction;
+  return {
+    guildId: interaction.guildId,
+    userId: interaction.user.id,
+    memberPermissions: interaction.memberPermissions?.bitfield ?? 0n,
+    options: {
+      string: (name) => options.getString(name),
+      boolean: (name) => options.getBoolean(name),
+      channel: (name) => options.getChannel(name)?.id ?? null,
+      subcommand: () => options.getSubcommand(false),
+    },
   };
 }
 

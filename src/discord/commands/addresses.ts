@@ -9,8 +9,8 @@ export const addresses: Command = {
     contexts: [InteractionContextType.Guild],
   },
   defer: false,
-  async execute(interaction, { wallet, links }) {
-    const watches = await wallet.list({ guildId: interaction.guildId! });
+  async execute({ guildId }, { wallet, links }) {
+    const watches = await wallet.list({ guildId });
     return { embeds: [renderAddresses(watches, links)] };
   },
 };

@@ -1,7 +1,7 @@
 import { ApplicationCommandOptionType, ChannelType, InteractionContextType, PermissionFlagsBits } from 'discord.js';
 import { parseBtc } from '../../chain/amount.js';
 import { createMissingPermissionError } from '../../errors.js';
-import type { Command } from '../command.js';
+import { type Command, required } from '../command.js';
 import { renderSettings } from '../render/settings.js';
 
 const NOTICE_CHANNEL_TYPES = [ChannelType.GuildText, ChannelType.GuildAnnouncement] as const;
@@ -47,18 +47,18 @@ export const config: Command = {
     ],
   },
   defer: false,
-  check(interaction) {
-    if (!interaction.memberPermissions?.has(PermissionFlagsBits.ManageGuild)) throw createMissingPermissionError('config', 'Manage Server');
+  check({ memberPermissions }) {
+    if (!(memberPermissions & PermissionFlagsBits.ManageGuild)) throw createMissingPermissionError('config', 'Manage Server');
   },
-  async execute(interaction, { settings }) {
-    const guildId = interaction.guildId!;
-    const subcommand = interaction.options.getSubcommand(true);
+  async execute({ guildId, options }, { settings }) {
+    const subcommand = required(options.subcommand(), 'subcommand');
     switch (subcommand) {
       case 'channel':
-        await settings.setChannel(guildId, interaction.options.getChannel('channel', true, [...NOTICE_CHANNEL_TYPES]).id);
+        // Discord offers only the channel types the definition allows.
+        await settings.setChannel(guildId, required(options.channel('channel'), 'channel'));
         return { embeds: [renderSettings(await settings.get(guildId), 'channel')] };
       case 'threshold':
-        await settings.setThreshold(guildId, parseBtc(interaction.options.getString('btc', true)));
+        await settings.setThreshold(guildId, parseBtc(required(options.string('btc'), 'btc')));
         return { embeds: [renderSettings(await settings.get(guildId), 'threshold')] };
       case 'show':
         return { embeds: [renderSettings(await settings.get(guildId))] };

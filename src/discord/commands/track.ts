@@ -1,8 +1,8 @@
-import { ApplicationCommandOptionType, InteractionContextType, type ChatInputCommandInteraction } from 'discord.js';
-import type { Command, CommandContext } from '../command.js';
+import { ApplicationCommandOptionType, InteractionContextType } from 'discord.js';
+import { type Command, type CommandRequest, required } from '../command.js';
 import { renderTracked } from '../render/embeds.js';
 
-const address = (interaction: ChatInputCommandInteraction) => interaction.options.getString('address', true);
+const address = ({ options }: CommandRequest) => required(options.string('address'), 'address');
 
 export const track: Command = {
   definition: {
@@ -15,14 +15,14 @@ export const track: Command = {
     ],
   },
   defer: 'public',
-  check: (interaction, { wallet }) => void wallet.parseAddress(address(interaction)),
-  async execute(interaction, { wallet, settings, links }: CommandContext) {
-    const guildId = interaction.guildId!;
+  check: (request, { wallet }) => void wallet.parseAddress(address(request)),
+  async execute(request, { wallet, settings, links }) {
+    const { guildId } = request;
     const result = await wallet.track({
       guildId,
-      userId: interaction.user.id,
-      address: address(interaction),
-      label: interaction.options.getString('label'),
+      userId: request.userId,
+      address: address(request),
+      label: request.options.string('label'),
     });
     const { channelId } = await settings.get(guildId);
     return { embeds: [renderTracked(result, links, { noticesOff: channelId === null })] };

@@ -1,5 +1,5 @@
 import { ApplicationCommandOptionType, InteractionContextType } from 'discord.js';
-import { type Command, suggestWatchedAddresses } from '../command.js';
+import { type Command, required, suggestWatchedAddresses } from '../command.js';
 import { renderTxns } from '../render/embeds.js';
 
 export const txns: Command = {
@@ -20,12 +20,12 @@ export const txns: Command = {
     ],
   },
   defer: 'public',
-  check: (interaction, { wallet }) => void wallet.parseAddress(interaction.options.getString('address', true)),
-  async execute(interaction, { wallet, links, providerName }) {
+  check: ({ options }, { wallet }) => void wallet.parseAddress(required(options.string('address'), 'address')),
+  async execute({ guildId, options }, { wallet, links, providerName }) {
     const view = await wallet.txns({
-      guildId: interaction.guildId!,
-      address: interaction.options.getString('address', true),
-      fresh: interaction.options.getBoolean('fresh') ?? false,
+      guildId,
+      address: required(options.string('address'), 'address'),
+      fresh: options.boolean('fresh') ?? false,
     });
     return { embeds: [renderTxns(view, links, providerName())] };
   },

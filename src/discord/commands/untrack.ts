@@ -1,5 +1,5 @@
 import { ApplicationCommandOptionType, InteractionContextType } from 'discord.js';
-import { type Command, suggestWatchedAddresses } from '../command.js';
+import { type Command, required, suggestWatchedAddresses } from '../command.js';
 import { renderUntracked } from '../render/embeds.js';
 
 export const untrack: Command = {
@@ -19,8 +19,8 @@ export const untrack: Command = {
     ],
   },
   defer: false,
-  async execute(interaction, { wallet }) {
-    const result = await wallet.untrack({ guildId: interaction.guildId!, address: interaction.options.getString('address', true) });
+  async execute({ guildId, options }, { wallet }) {
+    const result = await wallet.untrack({ guildId, address: required(options.string('address'), 'address') });
     return { embeds: [renderUntracked(result)] };
   },
   autocomplete: suggestWatchedAddresses,
