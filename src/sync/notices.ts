@@ -47,7 +47,15 @@ export function createNoticeWriter({ burstSize = BURST_SIZE } = {}): OnChanges {
     for (const server of audience) {
       const worth = moving.filter((t) => abs(t.net) >= server.threshold);
       if (!worth.length) continue;
-      const base = { guildId: server.guildId, channelId: server.channelId!, address: changes.address, nextAttemptAt: at, createdAt: at };
+      const base = {
+        guildId: server.guildId,
+        channelId: server.channelId!,
+        address: changes.address,
+        // Due by the database's clock, the one the dispatcher compares with: a process whose clock
+        // runs ahead must not hold its notices back.
+        nextAttemptAt: sql`now()`,
+        createdAt: at,
+      };
       if (worth.length > burstSize) {
         const net = worth.reduce((sum, t) => sum + t.net, 0n);
         rows.push({
