@@ -43,7 +43,7 @@ export function createNoticeWriter({ burstSize = BURST_SIZE } = {}): OnChanges {
       .where(eq(watches.address, changes.address));
 
     const balanceAfter = runningBalances(changes.balance, moving);
-    const rows: (typeof notices.$inferInsert)[] = [];
+    const rows: Omit<typeof notices.$inferInsert, 'nextAttemptAt'>[] = [];
     for (const server of audience) {
       const worth = moving.filter((t) => abs(t.net) >= server.threshold);
       if (!worth.length) continue;
@@ -51,9 +51,6 @@ export function createNoticeWriter({ burstSize = BURST_SIZE } = {}): OnChanges {
         guildId: server.guildId,
         channelId: server.channelId!,
         address: changes.address,
-        // Due by the database's clock, the one the dispatcher compares with: a process whose clock
-        // runs ahead must not hold its notices back.
-        nextAttemptAt: sql`now()`,
         createdAt: at,
       };
       if (worth.length > burstSize) {
@@ -97,7 +94,9 @@ export function createNoticeWriter({ burstSize = BURST_SIZE } = {}): OnChanges {
     rows.reverse();
     // A transaction already announced to a server (seen through another of its addresses, or by
     // a concurrent sync) is not announced again: the unique (server, txid) index says so.
-    if (rows.length) await tx.insert(notices).values(rows).onConflictDoNothing();
+    // Due by the database's clock, the one the dispatcher compares with: a process whose clock runs
+    // ahead must not hold its notices back.
+    if (rows.length) await tx.insert(notices).values(rows.map((r) => ({ ...r, nextAttemptAt: sql`now()` }))).onConflictDoNothing();
   };
 }
 
