@@ -1,0 +1,107 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { createChainProvider } from './chain/providers/index.js';
+import type { Config } from './config/index.js';
+import { type DatabaseHandle, openDatabase, redactUrl } from './db/client.js';
+import type { CommandContext } from './discord/command.js';
+import { createExplorerLinks } from './discord/render/format.js';
+import type { Logger } from './logger.js';
+import { createLeaseCoordinator } from './sync/coordinator.js';
+import { createNoticeWriter } from './sync/notices.js';
+import { createNoticeDispatcher, type NoticeDispatcher, type NoticeTransport } from './sync/outbox.js';
+import { type RunOutcome, type ScheduledJob, scheduleJob } from './sync/scheduler.js';
+import { createSettingsService } from './sync/settings.js';
+import { createSync } from './sync/sync.js';
+import { createWalletService } from './wallet/service.js';
+
+/**
+ * Everything satbell is without a front end: database, provider, wallet, settings, the sync and
+ * the notice outbox. The Discord bot and the terminal shell each put one on top of it.
+ */
+export interface Core {
+  database: DatabaseHandle;
+  /** what command handlers get */
+  ctx: CommandContext;
+  /** Start delivering notices through `transport` (pending ones from before at once) and syncing. */
+  startBackground(transport: NoticeTransport): void;
+  /** Run a sync now unless one is running (here or in another process). */
+  syncNow(): Promise<RunOutcome>;
+  /**
+   * Stop scheduling, let the current sync step finish or roll back, stop delivering (undelivered
+   * notices stay pending), close the database. Safe to call twice.
+   */
+  stop(): Promise<void>;
+}
+
+export async function openCore(config: Config, logger: Logger): Promise<Core> {
+  const database = await openDatabase(config.DATABASE_URL);
+  const { db } = database;
+  logger.info({ database: redactUrl(config.DATABASE_URL), kind: database.kind }, 'database ready');
+
+  const provider = createChainProvider({
+    providers: config.CHAIN_PROVIDERS,
+    esploraUrl: config.ESPLORA_URL,
+    blockchainInfoUrl: config.BLOCKCHAIN_INFO_URL,
+    requestsPerSecond: { esplora: config.ESPLORA_RPS, 'blockchain-info': config.BLOCKCHAIN_INFO_RPS },
+    logger,
+  });
+  let dispatcher: NoticeDispatcher | undefined;
+  const wallet = createWalletService({
+    db,
+    provider,
+    logger,
+    network: config.NETWORK,
+    // Notices are written in the transaction that stores the change, then delivered.
+    onChanges: createNoticeWriter(),
+    afterChanges: () => dispatcher?.poke(),
+  });
+  const settings = createSettingsService({ db });
+  const ctx: CommandContext = {
+    wallet,
+    settings,
+    links: createExplorerLinks(config.EXPLORER_URL),
+    providerName: () => provider.lastServedBy ?? provider.name,
+    logger,
+  };
+
+  let job: ScheduledJob | undefined;
+  let stopped = false;
+  return {
+    database,
+    ctx,
+    startBackground(transport) {
+      if (dispatcher || stopped) return;
+      // Deliver at once what a previous run left pending: Discord dedupes a nonce only for minutes.
+      dispatcher = createNoticeDispatcher({ db, transport, logger });
+      dispatcher.start();
+      const sync = createSync({ wallet, provider, logger });
+      job = scheduleJob({
+        name: 'sync',
+        cron: config.SYNC_CRON,
+        run: async (signal) => void (await sync(signal)),
+        coordinator: createLeaseCoordinator({ db, owner: leaseOwner(database), logger }),
+        logger,
+        // Short, renewed every third: a process killed mid-sync holds the next one up briefly only.
+        leaseMs: 10_000,
+        runAtStart: true,
+      });
+    },
+    syncNow: () => (job ? job.runNow() : Promise.resolve('skipped')),
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await job?.stop();
+      await dispatcher?.stop();
+      await database.close();
+    },
+  };
+}
+
+/**
+ * Who holds the sync lease. PGlite admits one process (its lock file says so), so a fixed owner
+ * lets a restart after kill -9 take the dead process's lease at once; on a server, each process
+ * is its own owner.
+ */
+function leaseOwner(database: DatabaseHandle): string {
+  return database.kind === 'pglite' ? 'pglite' : `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+}
