@@ -18,6 +18,11 @@ export interface CommandContext {
 export interface CommandReply {
   content?: string;
   embeds?: APIEmbed[];
+  /**
+   * This reply is page `index` (0-based) of `count`: the front end offers previous/next, which
+   * run the command again with the same options and `request.page` set.
+   */
+  page?: { index: number; count: number };
 }
 
 /**
@@ -30,6 +35,13 @@ export interface CommandRequest {
   /** the member's permission bits in that server (Discord's PermissionFlagsBits) */
   memberPermissions: bigint;
   options: CommandOptions;
+  /** which page of a paged reply to answer (0-based); 0 when first typed */
+  page: number;
+  /**
+   * Show how a long command is getting on: the front end replaces what the user sees with this
+   * interim reply (rate-limited there), until the final one.
+   */
+  progress(reply: CommandReply): void;
 }
 
 export interface CommandOptions {

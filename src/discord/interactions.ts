@@ -7,6 +7,7 @@ import {
   RESTJSONErrorCodes,
 } from 'discord.js';
 import { isUserError } from '../errors.js';
+import type { Logger } from '../logger.js';
 import type { Command, CommandContext, CommandReply, CommandRequest } from './command.js';
 
 /** Labels and addresses are user input: no reply of ours ever pings anyone. */
@@ -42,10 +43,12 @@ export function createInteractionHandler(commands: readonly Command[], ctx: Comm
         await interaction.reply({ content: 'satbell tracks addresses for a server: use its commands in a server channel.', flags: MessageFlags.Ephemeral });
         return;
       }
-      const request = commandRequest(interaction);
+      const progress = createProgress(interaction, log);
+      const request = commandRequest(interaction, progress.show);
       command.check?.(request, ctx);
       if (command.defer) await interaction.deferReply();
       const reply = await command.execute(request, ctx);
+      await progress.finish();
       await send(interaction, reply);
       log.debug('command answered');
     } catch (err) {
@@ -64,7 +67,10 @@ export function createInteractionHandler(commands: readonly Command[], ctx: Comm
 }
 
 /** The interaction as every front end hands it to a command. */
-function commandRequest(interaction: ChatInputCommandInteraction<'cached' | 'raw'>): CommandRequest {
+function commandRequest(
+  interaction: ChatInputCommandInteraction<'cached' | 'raw'>,
+  progress: CommandRequest['progress'],
+): CommandRequest {
   const { options } = interaction;
   return {
     guildId: interaction.guildId,
@@ -75,6 +81,37 @@ function commandRequest(interaction: ChatInputCommandInteraction<'cached' | 'raw
       boolean: (name) => options.getBoolean(name),
       channel: (name) => options.getChannel(name)?.id ?? null,
       subcommand: () => options.getSubcommand(false),
+    },
+    page: 0,
+    progress,
+  };
+}
+
+/** How often a long command may edit its deferred reply with progress: Discord rate-limits edits. */
+const PROGRESS_EVERY_MS = 1_500;
+
+/**
+ * Progress edits of a deferred reply, at most one per PROGRESS_EVERY_MS and strictly in order, so
+ * the final answer (sent after finish()) can never be overwritten by a late progress edit.
+ */
+function createProgress(interaction: ChatInputCommandInteraction, log: Logger) {
+  let chain = Promise.resolve();
+  let lastAt = -Infinity;
+  let finished = false;
+  return {
+    show(reply: CommandReply) {
+      if (finished || !interaction.deferred || Date.now() - lastAt < PROGRESS_EVERY_MS) return;
+      lastAt = Date.now();
+      chain = chain
+        .then(() => interaction.editReply({ ...reply, allowedMentions: NO_MENTIONS }))
+        .then(
+          () => {},
+          (err: unknown) => log.debug({ err }, 'progress edit failed'),
+        );
+    },
+    async finish() {
+      finished = true;
+      await chain;
     },
   };
 }
