@@ -1,0 +1,215 @@
+/**
+ * One side of one benchmark size, in a process of its own so its peak RSS is its own: either
+ * satbell (a real wallet service and sync over PGlite in memory, with the real provider) or the
+ * original strategy. bench/sync.ts owns the fake services and the chain, and tells this process when
+ * to run a cycle.
+ */
+import { pino } from 'pino';
+import { createChainProvider, type ProviderKind } from '../src/chain/providers/index.js';
+import type { ChainProvider } from '../src/chain/provider.js';
+import { openDatabase } from '../src/db/client.js';
+import { addresses, addressTransactions, guildSettings, transactions, watches } from '../src/db/schema.js';
+import { createNoticeWriter } from '../src/sync/notices.js';
+import { createSync, type SyncReport } from '../src/sync/sync.js';
+import { createWalletService } from '../src/wallet/service.js';
+import { createBaseline } from './baseline.js';
+
+export interface SeedTx {
+  txid: string;
+  blockHeight: number | null;
+  /** ms since the epoch */
+  time: number;
+  fee: bigint;
+  net: bigint;
+}
+
+export interface SeedAddress {
+  address: string;
+  balance: bigint;
+  txCount: number;
+  totalReceived: bigint;
+  txs: SeedTx[];
+}
+
+export type ToWorker =
+  | { type: 'init-ours'; provider: ProviderKind; url: string; rps: number; seed: SeedAddress[] }
+  | { type: 'init-baseline'; url: string; rps: number; concurrency: number; addresses: string[] }
+  | { type: 'cycle' }
+  | { type: 'exit' };
+
+export interface Breakdown {
+  /** wallet.trackedAddresses(): the work-list query */
+  trackedMs: number;
+  /** provider.getBalances over every address */
+  balancesMs: number;
+  /** provider.getHistory of the addresses that moved */
+  historyMs: number;
+  /** the rest: storing histories (and notices), confirmedTxids, the loop */
+  restMs: number;
+}
+
+export interface CycleResult {
+  ms: number;
+  /** satbell only */
+  report?: SyncReport;
+  breakdown?: Breakdown;
+  /** baseline only: calls it made, calls that failed */
+  calls?: number;
+  failed?: number;
+}
+
+export interface Setup {
+  /** opening PGlite in memory, initdb and migrations included */
+  openMs: number;
+  /** peak RSS once the database was open, before any data: PGlite's own share */
+  rssAfterOpenKb: number;
+  /** inserting the tracked addresses and their histories */
+  seedMs: number;
+}
+
+export type FromWorker =
+  | { type: 'ready'; setup: Setup; first?: CycleResult }
+  | { type: 'cycle'; result: CycleResult }
+  | { type: 'bye'; maxRssKb: number; rssNowKb: number }
+  | { type: 'error'; message: string };
+
+const GUILD = 'bench-guild';
+const CHUNK = 1_000;
+
+const send = (message: FromWorker) => process.send!(message);
+
+let runCycle: (() => Promise<CycleResult>) | undefined;
+let close = async () => {};
+
+// Never outlive the bench, even when it failed before saying 'exit'.
+process.on('disconnect', () => process.exit(0));
+process.on('message', (message: ToWorker) => {
+  void handle(message).catch((err: unknown) => {
+    send({ type: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+  });
+});
+
+async function handle(message: ToWorker): Promise<void> {
+  switch (message.type) {
+    case 'init-ours': {
+      const { setup, cycle } = await initOurs(message);
+      runCycle = cycle;
+      // The first sync after seeding is the baseline sync: nothing has moved, nothing is fetched.
+      send({ type: 'ready', setup, first: await runCycle() });
+      return;
+    }
+    case 'init-baseline': {
+      const cycle = createBaseline({ baseUrl: message.url, concurrency: message.concurrency, requestsPerSecond: message.rps });
+      runCycle = async () => {
+        const started = performance.now();
+        const { calls, failed } = await cycle(message.addresses);
+        return { ms: performance.now() - started, calls, failed };
+      };
+      send({ type: 'ready', setup: { openMs: 0, rssAfterOpenKb: 0, seedMs: 0 } });
+      return;
+    }
+    case 'cycle':
+      send({ type: 'cycle', result: await runCycle!() });
+      return;
+    case 'exit':
+      await close();
+      send({ type: 'bye', maxRssKb: process.resourceUsage().maxRSS, rssNowKb: Math.round(process.memoryUsage().rss / 1024) });
+      process.disconnect();
+      return;
+  }
+}
+
+async function initOurs({
+  provider: kind,
+  url,
+  rps,
+  seed,
+}: Extract<ToWorker, { type: 'init-ours' }>): Promise<{ setup: Setup; cycle: () => Promise<CycleResult> }> {
+  let started = performance.now();
+  const database = await openDatabase('memory:');
+  const openMs = performance.now() - started;
+  const rssAfterOpenKb = process.resourceUsage().maxRSS;
+  close = () => database.close();
+  const { db } = database;
+  started = performance.now();
+  await seedDatabase(db, seed);
+  const setup: Setup = { openMs, rssAfterOpenKb, seedMs: performance.now() - started };
+
+  const logger = pino({ level: 'warn' }, pino.destination(2));
+  const real = createChainProvider({
+    providers: [kind],
+    esploraUrl: url,
+    blockchainInfoUrl: url,
+    requestsPerSecond: rps,
+    logger,
+  });
+
+  // Timers around the seams only; every call goes through to the real objects.
+  const times = { trackedMs: 0, balancesMs: 0, historyMs: 0 };
+  const timed = async <T>(key: keyof typeof times, run: () => Promise<T>): Promise<T> => {
+    const started = performance.now();
+    try {
+      return await run();
+    } finally {
+      times[key] += performance.now() - started;
+    }
+  };
+  const provider: ChainProvider = {
+    get name() {
+      return real.name;
+    },
+    getBalances: (list, signal) => timed('balancesMs', () => real.getBalances(list, signal)),
+    getHistory: (address, options) => timed('historyMs', () => real.getHistory(address, options)),
+  };
+  const wallet = createWalletService({ db, provider, logger, onChanges: createNoticeWriter() });
+  const sync = createSync({
+    // trackedAddresses() is typed as drizzle's query builder; the sync only awaits it.
+    wallet: { ...wallet, trackedAddresses: (() => timed('trackedMs', async () => await wallet.trackedAddresses())) as unknown as typeof wallet.trackedAddresses },
+    provider,
+    logger,
+  });
+
+  const cycle = async (): Promise<CycleResult> => {
+    times.trackedMs = times.balancesMs = times.historyMs = 0;
+    const started = performance.now();
+    const report = await sync();
+    const ms = performance.now() - started;
+    return { ms, report, breakdown: { ...times, restMs: ms - times.trackedMs - times.balancesMs - times.historyMs } };
+  };
+  return { setup, cycle };
+}
+
+/**
+ * Rows exactly as the wallet would have stored them after tracking each address: inserted
+ * directly (drizzle, 1,000 rows a statement) rather than through /track, which would cost one
+ * history call and one transaction per address before the benchmark even starts.
+ */
+async function seedDatabase(db: Awaited<ReturnType<typeof openDatabase>>['db'], seed: SeedAddress[]): Promise<void> {
+  const at = new Date();
+  await db.insert(guildSettings).values({ guildId: GUILD, channelId: '100000000000000001', updatedAt: at });
+  for (let i = 0; i < seed.length; i += CHUNK) {
+    const chunk = seed.slice(i, i + CHUNK);
+    await db.insert(addresses).values(
+      chunk.map((a) => ({
+        address: a.address,
+        balance: a.balance,
+        txCount: a.txCount,
+        totalReceived: a.totalReceived,
+        balanceUpdatedAt: at,
+        txsUpdatedAt: at,
+      })),
+    );
+    await db
+      .insert(watches)
+      .values(chunk.map((a) => ({ guildId: GUILD, address: a.address, label: null, addedBy: 'bench', createdAt: at })));
+  }
+  const links = seed.flatMap((a) => a.txs.map((t) => ({ address: a.address, ...t })));
+  for (let i = 0; i < links.length; i += CHUNK) {
+    const chunk = links.slice(i, i + CHUNK);
+    await db
+      .insert(transactions)
+      .values(chunk.map((t) => ({ txid: t.txid, blockHeight: t.blockHeight, time: new Date(t.time), fee: t.fee })))
+      .onConflictDoNothing();
+    await db.insert(addressTransactions).values(chunk.map((t) => ({ address: t.address, txid: t.txid, net: t.net })));
+  }
+}
