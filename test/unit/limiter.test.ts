@@ -29,6 +29,17 @@ describe('rate limiter', () => {
     expect(await startTimes(limiter, clock.now, 2)).toEqual([60_000, 70_000]);
   });
 
+  it('spaces requests from when the one before really started, when a timer fires late', async () => {
+    const clock = createVirtualClock();
+    // The first wait overshoots by 50 ms, as a busy event loop's timers do; the next is on time.
+    let sleeps = 0;
+    const late = { ...clock, sleep: (ms: number, signal?: AbortSignal) => clock.sleep(ms + (sleeps++ === 0 ? 50 : 0), signal) };
+    const limiter = createRateLimiter({ requestsPerSecond: 0.1, clock: late });
+    const starts = await startTimes(limiter, clock.now, 3);
+    const gaps = starts.slice(1).map((t, i) => t - starts[i]!);
+    for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(10_000);
+  });
+
   it('keeps no more requests in flight than the concurrency, handing a freed slot to the next in line', async () => {
     const limiter = createRateLimiter({ concurrency: 2 });
     const started: number[] = [];

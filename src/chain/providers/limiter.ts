@@ -57,6 +57,8 @@ export function createRateLimiter({
   if (!(concurrency >= 1)) throw new RangeError(`concurrency must be at least 1, got ${concurrency}`);
   const interval = 1000 / requestsPerSecond;
   let nextStart = -Infinity;
+  /** when the last request actually started */
+  let lastStart = -Infinity;
   let pausedUntil = -Infinity;
   let active = 0;
   const waiting: (() => void)[] = [];
@@ -96,9 +98,19 @@ export function createRateLimiter({
           const now = clock.now();
           const start = Math.max(now, nextStart, pausedUntil);
           nextStart = start + interval;
-          if (start <= now) break;
-          await clock.sleep(start - now, signal);
-          if (clock.now() >= pausedUntil) break;
+          if (start > now) await clock.sleep(start - now, signal);
+          // Timers fire late: space from the actual start of the request before, or a late one
+          // lets the next go early and a strict server counts two inside one interval.
+          let at = clock.now();
+          while (at >= pausedUntil && at < lastStart + interval) {
+            await clock.sleep(lastStart + interval - at, signal);
+            at = clock.now();
+          }
+          if (at >= pausedUntil) {
+            lastStart = at;
+            nextStart = Math.max(nextStart, at + interval);
+            break;
+          }
         }
       } catch (err) {
         release();
