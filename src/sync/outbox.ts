@@ -104,7 +104,13 @@ export function createNoticeDispatcher({
     try {
       let messageId = notice.messageId;
       if (messageId) await transport.edit({ ...notice, messageId });
-      else messageId = (await transport.post(notice)).messageId;
+      else {
+        messageId = (await transport.post(notice)).messageId;
+        // A post that repeats an earlier one (its answer was lost, or the process died before
+        // recording it) gets back the message first created, as it was then: the notice may have
+        // changed since (say, confirmed). Make it say what the notice says now.
+        if (notice.version > 1) await transport.edit({ ...notice, messageId });
+      }
       await db
         .update(notices)
         .set({
