@@ -3,7 +3,7 @@ import type { Config } from './config/index.js';
 import { type Core, openCore } from './core.js';
 import type { DatabaseHandle } from './db/client.js';
 import { commands } from './discord/commands/index.js';
-import { createInteractionHandler } from './discord/interactions.js';
+import { createInteractionHandler, type InteractionHandlerOptions } from './discord/interactions.js';
 import { createDiscordNoticeTransport } from './discord/notices.js';
 import { registerCommands } from './discord/register.js';
 import type { Logger } from './logger.js';
@@ -18,21 +18,25 @@ export interface Bot {
   stop(): Promise<void>;
 }
 
-/** The Discord bot: the core, a discord.js client that answers commands, and notices posted to channels. */
-export async function startBot(config: Config, logger: Logger): Promise<Bot> {
+/**
+ * The Discord bot: the core, a discord.js client that answers commands, and notices posted to
+ * channels. `options` tune the interaction handler (tests shorten the page buttons' lifetime).
+ */
+export async function startBot(config: Config, logger: Logger, options: InteractionHandlerOptions = {}): Promise<Bot> {
   const core: Core = await openCore(config, logger);
   const client = new Client({
     intents: [GatewayIntentBits.Guilds],
     rest: config.DISCORD_API_URL ? { api: config.DISCORD_API_URL } : {},
   });
-  const handle = createInteractionHandler(commands, core.ctx);
-  client.on(Events.InteractionCreate, (interaction) => void handle(interaction));
+  const interactions = createInteractionHandler(commands, core.ctx, options);
+  client.on(Events.InteractionCreate, (interaction) => void interactions.handle(interaction));
   client.on(Events.Error, (err) => logger.error({ err }, 'discord client error'));
 
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
     stopped = true;
+    interactions.close();
     await core.stop();
     await client.destroy();
     logger.info('stopped');

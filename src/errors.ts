@@ -5,6 +5,7 @@
 export type UserErrorCode =
   | 'invalid_address'
   | 'not_tracked'
+  | 'unknown_address'
   | 'already_tracked'
   | 'label_taken'
   | 'invalid_input'
@@ -24,10 +25,25 @@ export class UserError extends Error {
 
 export const isUserError = (err: unknown): err is UserError => err instanceof UserError;
 
-export const createInvalidAddressError = (input: string, reason: string) =>
+/** Keeps what is wrong with the address apart, for messages that must say more than that. */
+export class InvalidAddressError extends UserError {
+  constructor(
+    readonly input: string,
+    readonly reason: string,
+  ) {
+    super('invalid_address', `\`${truncate(input, 100)}\` is not a valid Bitcoin address (${reason}). Check it for typos and paste it again.`);
+  }
+}
+
+export const createInvalidAddressError = (input: string, reason: string) => new InvalidAddressError(input, reason);
+
+/** Wherever a tracked address is expected, its label will do: this is neither. */
+export const createUnknownAddressOrLabelError = (input: string, addressProblem: string | null) =>
   new UserError(
-    'invalid_address',
-    `\`${truncate(input, 100)}\` is not a valid Bitcoin address (${reason}). Check it for typos and paste it again.`,
+    'unknown_address',
+    addressProblem
+      ? `\`${truncate(input, 100)}\` is neither a valid Bitcoin address (${addressProblem}) nor a label in this server. Check it for typos, or see this server's labels with \`/addresses\`.`
+      : `\`${truncate(input, 100)}\` is neither a Bitcoin address nor a label in this server. See this server's labels with \`/addresses\`, or paste the full address.`,
   );
 
 export const createInvalidAmountError = (input: string, reason: string) =>

@@ -1,9 +1,15 @@
-import type { APIApplicationCommandOptionChoice, APIEmbed, RESTPostAPIChatInputApplicationCommandsJSONBody } from 'discord.js';
+import {
+  type APIApplicationCommandBasicOption,
+  type APIApplicationCommandOptionChoice,
+  type APIEmbed,
+  ApplicationCommandOptionType,
+  type RESTPostAPIChatInputApplicationCommandsJSONBody,
+} from 'discord.js';
 import { UserError } from '../errors.js';
 import type { Logger } from 'pino';
 import type { SettingsService } from '../sync/settings.js';
 import type { WalletService } from '../wallet/service.js';
-import type { ExplorerLinks } from './render/format.js';
+import { type ExplorerLinks, shortAddress } from './render/format.js';
 
 /** What every handler may use: the use cases and how to render, never the database or a provider. */
 export interface CommandContext {
@@ -72,20 +78,61 @@ export interface Command {
    * 3 seconds and the handler's answer edits that reply. false for answers from the database only.
    */
   defer: 'public' | false;
-  /** Checks that need no I/O, run before deferring so that their errors can stay private. */
-  check?(request: CommandRequest, ctx: CommandContext): void;
+  /**
+   * Quick checks (no network: parsing, the database at most), run before deferring so that their
+   * errors stay private and come at once. Front ends await it.
+   */
+  check?(request: CommandRequest, ctx: CommandContext): void | Promise<void>;
   execute(request: CommandRequest, ctx: CommandContext): Promise<CommandReply>;
   autocomplete?(request: AutocompleteRequest, ctx: CommandContext): Promise<APIApplicationCommandOptionChoice[]>;
 }
 
-/** `cold — bc1qar0s…wf5mdq` choices for an address option, from this server's watches. */
+/** `cold — bc1qar0srr…wf5mdq` choices for an address option, from this server's watches; the value is the address. */
 export async function suggestWatchedAddresses(
   request: AutocompleteRequest,
   { wallet }: CommandContext,
 ): Promise<APIApplicationCommandOptionChoice[]> {
   const watches = await wallet.suggest({ guildId: request.guildId, fragment: request.focused.value });
   return watches.map((w) => ({
-    name: (w.label ? `${w.label} — ${w.address}` : w.address).slice(0, 100),
+    name: (w.label ? `${w.label} — ${shortAddress(w.address)}` : w.address).slice(0, 100),
     value: w.address,
   }));
+}
+
+/** The `address` option of every command that takes a tracked address or its label. */
+export const addressOption = (description: string) =>
+  ({
+    type: ApplicationCommandOptionType.String,
+    name: 'address',
+    description,
+    required: true,
+    autocomplete: true,
+    max_length: 100,
+  }) as const satisfies APIApplicationCommandBasicOption;
+
+/** The `check` of such a command: an input that is neither an address nor a label is refused privately, at once. */
+export async function checkAddressOption({ guildId, options }: CommandRequest, { wallet }: CommandContext): Promise<void> {
+  await wallet.resolveAddress({ guildId, address: required(options.string('address'), 'address') });
+}
+
+/** How many items a page of a paged reply holds. */
+export const PAGE_SIZE = 10;
+
+/**
+ * Load page `requested` of a list of `listed(view)` items. When the list has shrunk since the
+ * page was asked for (someone pressed Next on an old reply), the last page comes instead.
+ */
+export async function loadPage<T>(
+  requested: number,
+  load: (offset: number, limit: number) => Promise<T>,
+  listed: (view: T) => number,
+): Promise<{ view: T; page: { index: number; count: number } }> {
+  let index = Math.max(0, Math.floor(requested));
+  let view = await load(index * PAGE_SIZE, PAGE_SIZE);
+  const count = Math.max(1, Math.ceil(listed(view) / PAGE_SIZE));
+  if (index >= count) {
+    index = count - 1;
+    view = await load(index * PAGE_SIZE, PAGE_SIZE);
+  }
+  return { view, page: { index, count } };
 }

@@ -57,8 +57,8 @@ export function createWalletRepository({ db }: { db: Database }) {
       return db.query.addresses.findFirst({ where: eq(addresses.address, address) });
     },
 
-    listWatches(guildId: string) {
-      return db
+    listWatches(guildId: string, { limit, offset = 0 }: { limit?: number; offset?: number } = {}) {
+      const query = db
         .select({
           address: watches.address,
           label: watches.label,
@@ -71,7 +71,33 @@ export function createWalletRepository({ db }: { db: Database }) {
         .from(watches)
         .innerJoin(addresses, eq(addresses.address, watches.address))
         .where(eq(watches.guildId, guildId))
-        .orderBy(asc(watches.createdAt), asc(watches.address));
+        .orderBy(asc(watches.createdAt), asc(watches.address))
+        .offset(offset);
+      return limit === undefined ? query : query.limit(limit);
+    },
+
+    /** How many addresses a server watches, and their stored balances added up. */
+    async watchTotals(guildId: string): Promise<{ count: number; balance: bigint }> {
+      const [row] = await db
+        .select({ n: count(), balance: sql<string>`coalesce(sum(${addresses.balance}), 0)::text` })
+        .from(watches)
+        .innerJoin(addresses, eq(addresses.address, watches.address))
+        .where(eq(watches.guildId, guildId));
+      return { count: row?.n ?? 0, balance: BigInt(row?.balance ?? '0') };
+    },
+
+    /** Set a watch's label; the old one is returned, or undefined when the server has no such watch. */
+    async setLabel(guildId: string, address: string, label: string): Promise<{ previous: string | null } | undefined> {
+      return db.transaction(async (tx) => {
+        const [watch] = await tx
+          .select({ label: watches.label })
+          .from(watches)
+          .where(and(eq(watches.guildId, guildId), eq(watches.address, address)))
+          .for('update');
+        if (!watch) return undefined;
+        await tx.update(watches).set({ label }).where(and(eq(watches.guildId, guildId), eq(watches.address, address)));
+        return { previous: watch.label };
+      });
     },
 
     /** Watched addresses with their stored balance, and whether any of their txs is unconfirmed. */

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { type Network, parseAddress } from '../chain/address.js';
+import { isValidAddress, type Network, parseAddress } from '../chain/address.js';
 import type { AddressBalance, AddressHistory, ChainProvider } from '../chain/provider.js';
 import { createCoalescer } from './coalesce.js';
 import type { Database } from '../db/client.js';
@@ -8,6 +8,8 @@ import {
   createLabelTakenError,
   createNotTrackedError,
   createProviderUnavailableError,
+  createUnknownAddressOrLabelError,
+  InvalidAddressError,
   isUserError,
   UserError,
 } from '../errors.js';
@@ -47,6 +49,8 @@ export interface TxnsView {
   txs: StoredTx[];
   /** how many transactions the address has in all (txs may be one page of them) */
   total: number;
+  /** how many of them can be paged through: all when stored, the newest few for a live look */
+  listed: number;
   asOf: Date;
   source: Source;
 }
@@ -88,6 +92,31 @@ export function createWalletService({
     return { ...result, at };
   }
 
+  /**
+   * What someone typed where an address is expected: a valid address wins, else the label of one of
+   * this server's watches (any case). Returns the canonical address.
+   */
+  async function resolve(guildId: string, input: string): Promise<string> {
+    let problem: string;
+    try {
+      return parseAddress(input, network).address;
+    } catch (err) {
+      if (!(err instanceof InvalidAddressError)) throw err;
+      problem = err.reason;
+    }
+    const label = input.trim().replace(/\s+/g, ' ');
+    const watch = label ? await repo.findWatchByLabel(guildId, label) : undefined;
+    if (watch) return watch.address;
+    throw createUnknownAddressOrLabelError(input, looksLikeAddress(label) ? problem : null);
+  }
+
+  /** A label names one watch, and can never be mistaken for an address. */
+  async function checkLabel(guildId: string, label: string, address: string): Promise<void> {
+    if (isValidAddress(label, network)) throw new UserError('invalid_input', 'A label cannot be a Bitcoin address: pick a name.');
+    const clash = await repo.findWatchByLabel(guildId, label);
+    if (clash && clash.address !== address) throw createLabelTakenError(label, clash.address);
+  }
+
   const refreshes = createCoalescer<AddressChanges>({ ttlMs: FRESH_TTL_MS, now: () => clock().getTime() });
   const lookups = createCoalescer<AddressBalance | AddressHistory>({ ttlMs: FRESH_TTL_MS, now: () => clock().getTime() });
 
@@ -117,21 +146,28 @@ export function createWalletService({
     /** Validate an address for this network: throws a user error saying what is wrong with it. */
     parseAddress: (input: string) => parseAddress(input, network),
 
-    async track(input: { guildId: string; userId: string; address: string; label?: string | null }) {
+    /** An address, or the label of one of the server's watches, as its canonical address. */
+    resolveAddress: (input: { guildId: string; address: string }) => resolve(input.guildId, input.address),
+
+    /** `onProgress` hears how far fetching a long history has got. */
+    async track(input: {
+      guildId: string;
+      userId: string;
+      address: string;
+      label?: string | null;
+      onProgress?: (fetched: number, total: number) => void;
+    }) {
       const { address } = parseAddress(input.address, network);
       const label = normaliseLabel(input.label);
       const existing = await repo.findWatch(input.guildId, address);
       if (existing) throw createAlreadyTrackedError(address, existing.label);
-      if (label) {
-        const clash = await repo.findWatchByLabel(input.guildId, label);
-        if (clash) throw createLabelTakenError(label, clash.address);
-      }
+      if (label) await checkLabel(input.guildId, label, address);
 
-      // Another server may track it already: then only what is new needs fetching.
+      // Another server may track it already: then only what is new needs fetching, and quickly.
       const stored = await repo.findAddress(address);
       const knownTxids = stored ? await repo.confirmedTxids(address) : undefined;
       const history: AddressHistory = await ask('history', address, () =>
-        provider.getHistory(address, { knownTxids }),
+        provider.getHistory(address, stored ? { knownTxids } : { onProgress: input.onProgress }),
       );
       const { watchAdded, at } = await store(history, { guildId: input.guildId, label, addedBy: input.userId });
       if (!watchAdded) throw createAlreadyTrackedError(address, label);
@@ -140,7 +176,7 @@ export function createWalletService({
     },
 
     async untrack(input: { guildId: string; address: string }) {
-      const { address } = parseAddress(input.address, network);
+      const address = await resolve(input.guildId, input.address);
       const removed = await repo.removeWatch(input.guildId, address);
       if (!removed) throw createNotTrackedError(address);
       logger.info({ guildId: input.guildId, address }, 'untracked');
@@ -151,17 +187,49 @@ export function createWalletService({
       return repo.listWatches(input.guildId);
     },
 
+    /** One page of a server's watches, oldest first, with the count and total balance of them all. */
+    async listPage(input: { guildId: string; limit: number; offset: number }) {
+      const [watches, totals] = await Promise.all([
+        repo.listWatches(input.guildId, { limit: input.limit, offset: input.offset }),
+        repo.watchTotals(input.guildId),
+      ]);
+      return { watches, total: totals.count, totalBalance: totals.balance };
+    },
+
+    /** Give a watch of this server a new label; a label another watch has is refused. */
+    async rename(input: { guildId: string; address: string; label: string }) {
+      const address = await resolve(input.guildId, input.address);
+      const label = normaliseLabel(input.label);
+      if (!label) throw new UserError('invalid_input', 'A label needs at least one character that is not a space.');
+      await checkLabel(input.guildId, label, address);
+      let renamed: { previous: string | null } | undefined;
+      try {
+        renamed = await repo.setLabel(input.guildId, address, label);
+      } catch (err) {
+        // Someone took the label between the check and the update: the unique index said no.
+        if (!isUniqueViolation(err)) throw err;
+        const clash = await repo.findWatchByLabel(input.guildId, label);
+        throw createLabelTakenError(label, clash?.address ?? 'another address');
+      }
+      if (!renamed) throw createNotTrackedError(address);
+      logger.info({ guildId: input.guildId, address }, 'renamed');
+      return { address, label, previous: renamed.previous };
+    },
+
     /** Watches of a server whose address or label contains `fragment`, for autocomplete. */
     async suggest(input: { guildId: string; fragment: string; limit?: number }) {
-      const needle = input.fragment.trim().toLowerCase();
+      const needle = input.fragment.trim().replace(/\s+/g, ' ').toLowerCase();
       const watches = await repo.listWatches(input.guildId);
+      // A label that starts with what was typed is the likeliest pick, then any other match.
+      const rank = (w: (typeof watches)[number]) => (w.label?.toLowerCase().startsWith(needle) ? 0 : 1);
       return watches
         .filter((w) => !needle || w.address.toLowerCase().includes(needle) || w.label?.toLowerCase().includes(needle))
+        .sort((a, b) => rank(a) - rank(b))
         .slice(0, input.limit ?? 25);
     },
 
     async balance(input: { guildId: string; address: string; fresh?: boolean }): Promise<BalanceView> {
-      const { address } = parseAddress(input.address, network);
+      const address = await resolve(input.guildId, input.address);
       const watch = await repo.findWatch(input.guildId, address);
       if (!watch) {
         const live = (await lookups.get(`balance:${address}`, async () => {
@@ -187,7 +255,7 @@ export function createWalletService({
     },
 
     async txns(input: { guildId: string; address: string; fresh?: boolean; limit?: number; offset?: number }): Promise<TxnsView> {
-      const { address } = parseAddress(input.address, network);
+      const address = await resolve(input.guildId, input.address);
       const limit = input.limit ?? 10;
       const offset = input.offset ?? 0;
       const watch = await repo.findWatch(input.guildId, address);
@@ -201,6 +269,7 @@ export function createWalletService({
           tracked: false,
           txs: history.txs.slice(offset, offset + limit),
           total: history.balance.txCount,
+          listed: history.txs.length,
           asOf: clock(),
           source: 'live',
         };
@@ -215,6 +284,7 @@ export function createWalletService({
         tracked: true,
         txs,
         total,
+        listed: total,
         asOf: row.txsUpdatedAt ?? row.balanceUpdatedAt,
         source: input.fresh ? 'live' : 'stored',
       };
@@ -223,6 +293,19 @@ export function createWalletService({
 }
 
 export type WalletService = ReturnType<typeof createWalletService>;
+
+/** Input that was meant as an address, so that what is wrong with it is worth saying. */
+function looksLikeAddress(text: string): boolean {
+  return /^(?:bc1|tb1|bcrt1|[123mn])[a-z0-9]{20,}$/i.test(text);
+}
+
+/** Postgres's unique_violation, however the driver wraps it. */
+function isUniqueViolation(err: unknown): boolean {
+  for (let e = err; e instanceof Error; e = e.cause) {
+    if ((e as { code?: unknown }).code === '23505') return true;
+  }
+  return false;
+}
 
 function normaliseLabel(label: string | null | undefined): string | null {
   const trimmed = label?.trim().replace(/\s+/g, ' ');

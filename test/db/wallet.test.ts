@@ -128,6 +128,47 @@ describe.each(testBackends())('wallet on %s', (backend) => {
     });
   });
 
+  describe('labels', () => {
+    it("resolves a label of this server's, in any case, and never another server's", async () => {
+      const address = fresh();
+      await wallet.track({ guildId: GUILD_A, userId: USER, address, label: 'Cold storage' });
+      expect(await wallet.resolveAddress({ guildId: GUILD_A, address: ' cold  STORAGE ' })).toBe(address);
+      expect((await rejection(wallet.resolveAddress({ guildId: GUILD_B, address: 'Cold storage' }))).code).toBe('unknown_address');
+      // A valid address means itself, tracked or not.
+      const other = fresh();
+      expect(await wallet.resolveAddress({ guildId: GUILD_A, address: other.toUpperCase() })).toBe(other);
+    });
+
+    it('renames a watch, lets it change case, and refuses a label another watch has', async () => {
+      const first = fresh();
+      const second = fresh();
+      await wallet.track({ guildId: GUILD_A, userId: USER, address: first, label: 'Hot' });
+      await wallet.track({ guildId: GUILD_A, userId: USER, address: second });
+      // Another server's labels are its own business.
+      await wallet.track({ guildId: GUILD_B, userId: USER, address: fresh(), label: 'Spending' });
+
+      expect(await wallet.rename({ guildId: GUILD_A, address: 'hot', label: ' Spending ' })).toEqual({ address: first, label: 'Spending', previous: 'Hot' });
+      expect(await wallet.rename({ guildId: GUILD_A, address: first, label: 'SPENDING' })).toMatchObject({ previous: 'Spending' });
+      expect((await rejection(wallet.rename({ guildId: GUILD_A, address: second, label: 'spending' }))).code).toBe('label_taken');
+      expect((await rejection(wallet.rename({ guildId: GUILD_A, address: second, label: '   ' }))).code).toBe('invalid_input');
+      expect((await rejection(wallet.rename({ guildId: GUILD_A, address: second, label: first }))).code).toBe('invalid_input');
+      expect((await wallet.list({ guildId: GUILD_A })).map((w) => w.label).sort()).toEqual(['SPENDING', null]);
+    });
+
+    it('lists a page of watches with the count and total balance of them all', async () => {
+      const tracked = [fresh(), fresh(), fresh()];
+      for (const [i, address] of tracked.entries()) {
+        chain.fund(address, 100n * BigInt(i + 1));
+        await wallet.track({ guildId: GUILD_A, userId: USER, address });
+      }
+      // Oldest first; the clock stands still here, so the address breaks the tie.
+      const page = await wallet.listPage({ guildId: GUILD_A, limit: 2, offset: 2 });
+      expect(page.watches.map((w) => w.address)).toEqual([[...tracked].sort()[2]]);
+      expect(page).toMatchObject({ total: 3, totalBalance: 600n });
+      expect(await wallet.listPage({ guildId: GUILD_B, limit: 2, offset: 0 })).toEqual({ watches: [], total: 0, totalBalance: 0n });
+    });
+  });
+
   describe('untrack', () => {
     it("removes only this server's watch and keeps what another server still needs", async () => {
       const shared = fresh();

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FakeMessage } from '../fakes/discord.js';
 import { testAddress } from '../support/addresses.js';
 import { testBackends } from '../support/database.js';
-import { EXPLORER, type Harness, privateError, startHarness, visibleText } from '../support/harness.js';
+import { EXPLORER, type Harness, isProgress, privateError, startHarness, visibleText } from '../support/harness.js';
 
 const DEFERRED = 5;
 const EPHEMERAL = 64;
@@ -17,9 +18,9 @@ describe.each(testBackends())('slash commands end to end (%s)', (backend) => {
     await h?.close();
   });
 
-  it('registers the six commands to the configured server on start', () => {
+  it('registers the eight commands to the configured server on start', () => {
     const names = (h.discord.commands.guilds.get(h.guildId) as { name: string }[]).map((c) => c.name).sort();
-    expect(names).toEqual(['addresses', 'balance', 'config', 'track', 'txns', 'untrack']);
+    expect(names).toEqual(['addresses', 'balance', 'config', 'help', 'label', 'track', 'txns', 'untrack']);
   });
 
   it('/track stores an address with its balance and shows it', async () => {
@@ -94,7 +95,7 @@ describe.each(testBackends())('slash commands end to end (%s)', (backend) => {
     expect(text).toContain('not tracked in this server');
   });
 
-  it('/txns lists every stored transaction of a long history newest first, with explorer links', async () => {
+  it('/txns lists the stored transactions of a long history newest first, a page at a time, with explorer links', async () => {
     const address = fresh();
     const txs = h.chain.addManyTxs(address, 120);
     h.chain.mine();
@@ -104,7 +105,7 @@ describe.each(testBackends())('slash commands end to end (%s)', (backend) => {
     const reply = await h.reply('txns', { address });
     const text = visibleText(reply);
     expect(text).toContain('Transactions of busy');
-    expect(text).toContain('of 121 transactions');
+    expect(text).toContain('121 transactions · page 1 of 13');
     const lines = reply.embeds[0]!.description!.split('\n').slice(1);
     expect(lines[0]).toContain(`${EXPLORER}/tx/${pending.txid}`);
     expect(lines[0]).toContain('unconfirmed');
@@ -126,11 +127,48 @@ describe.each(testBackends())('slash commands end to end (%s)', (backend) => {
     expect(live).toContain('2 transactions');
   });
 
+  it('/track of a long history answers at once, then edits its reply with progress until the final answer', async () => {
+    const address = fresh();
+    h.chain.addManyTxs(address, 500);
+    // Ten pages of 50 at 250 ms each: long enough for the progress to show between them.
+    h.api.latencyMs = 250;
+    try {
+      const interaction = h.run('track', { address, label: 'whale' });
+      const first = await interaction.reply();
+      expect(interaction.callbacks.map((c) => c.type)).toEqual([DEFERRED]);
+      expect(visibleText(first)).toContain('Tracking…');
+      expect(visibleText(first)).toContain('fetched 50 of 500 transactions');
+
+      let edits: FakeMessage[] = [];
+      while (isProgress(edits.at(-1) ?? first)) edits = await interaction.waitForEdits(edits.length + 1);
+      const versions = [first, ...edits];
+      const progress = versions.slice(0, -1).map((m) => Number(/fetched ([\d,]+) of 500/.exec(visibleText(m))![1]!.replace(/,/g, '')));
+      expect(progress.length).toBeGreaterThanOrEqual(2);
+      expect(progress).toEqual([...progress].sort((a, b) => a - b));
+      const final = visibleText(versions.at(-1)!);
+      expect(final).toContain('Now tracking');
+      expect(final).toContain('Transactions: 500');
+    } finally {
+      h.api.latencyMs = 0;
+    }
+  });
+
+  it('/help lists every registered command with its description, one line each', async () => {
+    const registered = h.discord.commands.guilds.get(h.guildId)!;
+    const lines = (await h.reply('help')).embeds[0]!.description!.split('\n');
+    for (const command of registered) {
+      expect(lines.filter((l) => l.startsWith(`\`/${command.name} `) || l.startsWith(`\`/${command.name}\``)), `/${command.name}`).toHaveLength(1);
+      expect(lines.find((l) => l.includes(`/${command.name}`))).toContain(command.description);
+    }
+    expect(lines).toContain('`/balance address [fresh]` — Balance of a Bitcoin address');
+    expect(lines).toContain('`/config channel|threshold|show` — Where this server\'s balance-change notices go, and how big a change must be (Manage Server only)');
+  });
+
   it('/untrack autocompletes from the server and removes only that watch', async () => {
     const address = fresh();
     await h.reply('track', { address, label: 'Old wallet' });
     const choices = await h.discord.autocomplete({ guildId: h.guildId, name: 'untrack', focused: 'address', value: 'old w' });
-    expect(choices).toEqual([{ name: `Old wallet — ${address}`, value: address }]);
+    expect(choices).toEqual([{ name: `Old wallet — ${address.slice(0, 10)}…${address.slice(-6)}`, value: address }]);
 
     const reply = await h.reply('untrack', { address });
     expect(visibleText(reply)).toContain('No longer tracking');

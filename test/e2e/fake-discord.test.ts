@@ -5,8 +5,10 @@ import { inflateSync, constants as zlibConstants } from 'node:zlib';
 import {
   ApplicationCommandOptionType,
   ApplicationIntegrationType,
+  ButtonStyle,
   ChannelType,
   Client,
+  ComponentType,
   DiscordAPIError,
   EmbedBuilder,
   Events,
@@ -88,6 +90,9 @@ async function startBot(opts: FakeDiscordOptions = {}): Promise<Bot> {
     },
   };
 }
+
+const button = (customId: string, label: string, disabled = false) => ({ type: ComponentType.Button, style: ButtonStyle.Secondary, custom_id: customId, label, disabled });
+const row = (...components: ReturnType<typeof button>[]) => ({ type: ComponentType.ActionRow, components });
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -229,6 +234,88 @@ describe('the fake Discord', () => {
     const choices = await fake.autocomplete({ guildId: GUILD.id, name: 'watch', subcommand: 'add', focused: 'address', value: 'bc1q' });
 
     expect(choices).toEqual([{ name: 'bc1q1', value: 'bc1q1' }, { name: 'bc1q2', value: 'bc1q2' }]);
+    expect(errors).toEqual([]);
+  });
+
+  it('delivers a button press to discord.js and shows the message as the update (7) left it, buttons included', async () => {
+    const { fake, errors, onInteraction } = await startBot({ requireRegisteredCommands: false });
+    const pressed: unknown[] = [];
+    onInteraction(async (interaction) => {
+      if (interaction.isChatInputCommand()) {
+        await interaction.reply({ content: 'Page 1', components: [row(button('next', 'Next'), button('prev', 'Previous', true))] });
+      } else if (interaction.isButton()) {
+        pressed.push(interaction.customId, interaction.user.id, interaction.message.id, interaction.message.content);
+        await interaction.update({ content: 'Page 2', components: [row(button('next2', 'Next', true))] });
+      }
+    });
+
+    const command = fake.runCommand({ guildId: GUILD.id, name: 'pages' });
+    const first = await command.reply();
+    expect(first.components).toEqual([row(button('next', 'Next'), button('prev', 'Previous', true))]);
+    const press = fake.clickButton({ message: first, customId: 'next', userId: '300000000000000099' });
+    const updated = await press.reply();
+
+    expect(pressed).toEqual(['next', '300000000000000099', first.id, 'Page 1']);
+    expect(press.callbacks.map((c) => c.type)).toEqual([InteractionResponseType.UpdateMessage]);
+    expect(updated).toMatchObject({ id: first.id, content: 'Page 2', components: [row(button('next2', 'Next', true))] });
+    expect(updated.history.map((v) => v.content)).toEqual(['Page 1']);
+    // The command's own handle sees the edit too: it is the same message.
+    expect((await command.waitForEdits(1))[0]!.content).toBe('Page 2');
+    expect(fake.message(first.id).content).toBe('Page 2');
+    expect(errors).toEqual([]);
+  });
+
+  it('after a deferred update (6), shows the first edit of @original as the press’s reply and posts followups apart', async () => {
+    const { fake, errors, onInteraction } = await startBot({ requireRegisteredCommands: false });
+    onInteraction(async (interaction) => {
+      if (interaction.isChatInputCommand()) {
+        await interaction.reply({ content: 'Page 1', components: [row(button('next', 'Next'))] });
+      } else if (interaction.isButton()) {
+        await interaction.deferUpdate();
+        await interaction.editReply({ content: 'Page 2', components: [] });
+        await interaction.followUp({ content: 'Only you see this', flags: MessageFlags.Ephemeral });
+      }
+    });
+
+    const first = await fake.runCommand({ guildId: GUILD.id, name: 'pages' }).reply();
+    const press = fake.clickButton({ message: first.id, customId: 'next' });
+    const updated = await press.reply();
+
+    expect(press.callbacks.map((c) => c.type)).toEqual([InteractionResponseType.DeferredMessageUpdate]);
+    expect(updated).toMatchObject({ id: first.id, content: 'Page 2', components: [] });
+    await vi.waitFor(() => expect(press.followups).toMatchObject([{ content: 'Only you see this', flags: MessageFlags.Ephemeral }]));
+    expect(fake.channelMessages(GENERAL).map((m) => m.content)).toEqual(['Page 2']);
+    expect(errors).toEqual([]);
+  });
+
+  it('refuses to press what Discord’s client could not: a missing button, a disabled one, someone else’s ephemeral message', async () => {
+    const { fake, onInteraction } = await startBot({ requireRegisteredCommands: false });
+    onInteraction(async (interaction) => {
+      if (!interaction.isChatInputCommand()) return;
+      const flags = interaction.commandName === 'private' ? MessageFlags.Ephemeral : undefined;
+      await interaction.reply({ content: 'Buttons', components: [row(button('on', 'On'), button('off', 'Off', true))], flags });
+    });
+
+    const shown = await fake.runCommand({ guildId: GUILD.id, name: 'public' }).reply();
+    expect(() => fake.clickButton({ message: shown, customId: 'gone' })).toThrow(/shows no button gone \(it shows \["on","off"\]\)/);
+    expect(() => fake.clickButton({ message: shown, customId: 'off' })).toThrow(/disabled/);
+    const mine = await fake.runCommand({ guildId: GUILD.id, name: 'private' }).reply();
+    expect(() => fake.clickButton({ message: mine, customId: 'on', userId: '300000000000000099' })).toThrow(/ephemeral/);
+  });
+
+  it('answers Discord’s 400 for buttons it would refuse: a duplicate custom_id, one over 100 characters', async () => {
+    const { fake, errors, onInteraction } = await startBot({ requireRegisteredCommands: false });
+    const codes: unknown[] = [];
+    onInteraction(async (interaction) => {
+      if (!interaction.isChatInputCommand()) return;
+      const components = interaction.commandName === 'twice' ? [row(button('same', 'A'), button('same', 'B'))] : [row(button('x'.repeat(101), 'Long'))];
+      await interaction.reply({ content: 'Buttons', components }).catch((error: DiscordAPIError) => codes.push(error.code, JSON.stringify(error.rawError)));
+    });
+
+    fake.runCommand({ guildId: GUILD.id, name: 'twice' });
+    await vi.waitFor(() => expect(codes).toEqual([50035, expect.stringContaining('COMPONENT_CUSTOM_ID_DUPLICATED')]));
+    fake.runCommand({ guildId: GUILD.id, name: 'long' });
+    await vi.waitFor(() => expect(codes.slice(2)).toEqual([50035, expect.stringContaining('Must be between 1 and 100 in length.')]));
     expect(errors).toEqual([]);
   });
 

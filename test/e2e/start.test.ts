@@ -35,7 +35,7 @@ async function registered(discord: FakeDiscord, guildId: string, bot: BotProcess
       interval: 100,
     })
     .toBe(true);
-  expect(discord.commands.guilds.get(guildId)).toHaveLength(6);
+  expect(discord.commands.guilds.get(guildId)).toHaveLength(8);
 }
 
 describe('npm start', () => {

@@ -83,6 +83,8 @@ export async function startFakeDiscord(opts: FakeDiscordOptions = {}): Promise<F
       await waiters.waitFor(() => (gateway.hasReadyBot() ? true : undefined), waitTimeoutMs, () => `No bot identified on the fake gateway within ${waitTimeoutMs} ms.`);
     },
     runCommand: (input) => interactions.runCommand(input),
+    clickButton: (input) => interactions.clickButton(input),
+    message: (id) => interactions.message(id),
     autocomplete: (input) => interactions.autocomplete(input),
     channelMessages: (channelId) => channelMessages.inChannel(channelId).map((m) => state.snapshot(m)),
     failNext: (match, response, times) => router.failNext(match, response, times),

@@ -5,6 +5,7 @@ import { pino } from 'pino';
 import { expect } from 'vitest';
 import { type Bot, startBot } from '../../src/app.js';
 import { loadConfig } from '../../src/config/index.js';
+import type { InteractionHandlerOptions } from '../../src/discord/interactions.js';
 import { type BlockchainInfoFake, FakeChain, startBlockchainInfoFake } from '../fakes/chain/index.js';
 import {
   type CommandInput,
@@ -28,6 +29,7 @@ export async function startHarness({
   backend = 'pglite' as Backend | 'pglite-file',
   discord: fakeOptions = {} as FakeDiscordOptions,
   env = {} as Record<string, string>,
+  bot: botOptions = {} as InteractionHandlerOptions,
 } = {}) {
   const discord = await startFakeDiscord(fakeOptions);
   const chain = new FakeChain();
@@ -52,7 +54,7 @@ export async function startHarness({
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   let bot: Bot;
   try {
-    bot = await startBot(config, logger);
+    bot = await startBot(config, logger, botOptions);
   } catch (err) {
     await Promise.all([discord.close(), api.close()]);
     await database.drop();
@@ -71,15 +73,21 @@ export async function startHarness({
     async restart(between?: () => void | Promise<void>) {
       await bot.stop();
       await between?.();
-      bot = await startBot(config, logger);
+      bot = await startBot(config, logger, botOptions);
     },
     /** Type a slash command (in the first guild unless `extra` says otherwise); the reply comes later. */
     run(name: string, options: Record<string, OptionValue> = {}, extra: CommandExtras = {}) {
       return discord.runCommand({ ...extra, guildId: extra.guildId ?? guild.id, name, options });
     },
-    /** Type a slash command and wait for the reply a user sees. */
+    /** Type a slash command and wait for the reply a user sees once it is done (progress reports passed over). */
     async reply(name: string, options: Record<string, OptionValue> = {}, extra: CommandExtras = {}) {
-      return this.run(name, options, extra).reply();
+      return finalReply(this.run(name, options, extra));
+    },
+    /** Press a button on a message, as `userId` (default: the user commands are typed as). */
+    press(message: FakeMessage, label: string, userId?: string) {
+      const button = buttons(message).find((b) => b.label.includes(label));
+      if (!button) throw new Error(`no button "${label}" on message ${message.id}: ${JSON.stringify(buttons(message))}`);
+      return discord.clickButton({ message, customId: button.customId, userId });
     },
     async close() {
       await bot.stop();
@@ -112,6 +120,29 @@ export function visibleText(message: FakeMessage): string {
 }
 
 const EPHEMERAL = 64;
+
+/** A progress report of a long command (/track of a long history), not its answer. */
+export const isProgress = (message: FakeMessage) => /fetched [\d,]+ of [\d,]+ transactions/.test(visibleText(message));
+
+/** The reply once the command is done: the first version of it that is not a progress report. */
+export async function finalReply(interaction: FakeInteraction): Promise<FakeMessage> {
+  let message = await interaction.reply();
+  for (let n = 1; isProgress(message); n++) message = (await interaction.waitForEdits(n)).at(-1)!;
+  return message;
+}
+
+export interface ShownButton {
+  label: string;
+  customId: string;
+  disabled: boolean;
+}
+
+/** The buttons a message shows, row after row. */
+export function buttons(message: FakeMessage): ShownButton[] {
+  return (message.components as { components?: { label?: string; custom_id?: string; disabled?: boolean }[] }[]).flatMap((row) =>
+    (row.components ?? []).map((b) => ({ label: b.label ?? '', customId: b.custom_id ?? '', disabled: b.disabled === true })),
+  );
+}
 
 /**
  * An error is private: either the first answer was private, or the public "thinking…" reply was

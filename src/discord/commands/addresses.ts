@@ -1,5 +1,5 @@
 import { InteractionContextType } from 'discord.js';
-import type { Command } from '../command.js';
+import { type Command, loadPage } from '../command.js';
 import { renderAddresses } from '../render/embeds.js';
 
 export const addresses: Command = {
@@ -9,8 +9,12 @@ export const addresses: Command = {
     contexts: [InteractionContextType.Guild],
   },
   defer: false,
-  async execute({ guildId }, { wallet, links }) {
-    const watches = await wallet.list({ guildId });
-    return { embeds: [renderAddresses(watches, links)] };
+  async execute({ guildId, page: requested }, { wallet, links }) {
+    const { view, page } = await loadPage(
+      requested,
+      (offset, limit) => wallet.listPage({ guildId, offset, limit }),
+      (v) => v.total,
+    );
+    return { embeds: [renderAddresses(view, links, page)], page };
   },
 };

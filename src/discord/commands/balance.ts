@@ -1,5 +1,5 @@
 import { ApplicationCommandOptionType, InteractionContextType } from 'discord.js';
-import { type Command, required, suggestWatchedAddresses } from '../command.js';
+import { addressOption, checkAddressOption, type Command, required, suggestWatchedAddresses } from '../command.js';
 import { renderBalance } from '../render/embeds.js';
 
 export const balance: Command = {
@@ -8,19 +8,12 @@ export const balance: Command = {
     description: 'Balance of a Bitcoin address',
     contexts: [InteractionContextType.Guild],
     options: [
-      {
-        type: ApplicationCommandOptionType.String,
-        name: 'address',
-        description: 'Any Bitcoin address, or pick a tracked one',
-        required: true,
-        autocomplete: true,
-        max_length: 100,
-      },
+      addressOption('Any Bitcoin address, or the label of a tracked one'),
       { type: ApplicationCommandOptionType.Boolean, name: 'fresh', description: 'Ask the network now instead of the stored figure' },
     ],
   },
   defer: 'public',
-  check: ({ options }, { wallet }) => void wallet.parseAddress(required(options.string('address'), 'address')),
+  check: checkAddressOption,
   async execute({ guildId, options }, { wallet, links, providerName }) {
     const view = await wallet.balance({
       guildId,

@@ -1,6 +1,6 @@
 import { ApplicationCommandOptionType, InteractionContextType } from 'discord.js';
 import { type Command, type CommandRequest, required } from '../command.js';
-import { renderTracked } from '../render/embeds.js';
+import { renderTrackProgress, renderTracked } from '../render/embeds.js';
 
 const address = ({ options }: CommandRequest) => required(options.string('address'), 'address');
 
@@ -18,11 +18,17 @@ export const track: Command = {
   check: (request, { wallet }) => void wallet.parseAddress(address(request)),
   async execute(request, { wallet, settings, links }) {
     const { guildId } = request;
+    const label = request.options.string('label');
+    const canonical = wallet.parseAddress(address(request)).address;
     const result = await wallet.track({
       guildId,
       userId: request.userId,
-      address: address(request),
-      label: request.options.string('label'),
+      address: canonical,
+      label,
+      // A history that fits in one page needs no progress report: the answer is about to come.
+      onProgress: (fetched, total) => {
+        if (fetched < total) request.progress({ embeds: [renderTrackProgress(canonical, label?.trim() || null, fetched, total)] });
+      },
     });
     const { channelId } = await settings.get(guildId);
     return { embeds: [renderTracked(result, links, { noticesOff: channelId === null })] };

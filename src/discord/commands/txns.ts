@@ -1,5 +1,5 @@
 import { ApplicationCommandOptionType, InteractionContextType } from 'discord.js';
-import { type Command, required, suggestWatchedAddresses } from '../command.js';
+import { addressOption, checkAddressOption, type Command, loadPage, required, suggestWatchedAddresses } from '../command.js';
 import { renderTxns } from '../render/embeds.js';
 
 export const txns: Command = {
@@ -8,26 +8,22 @@ export const txns: Command = {
     description: 'Transactions of a Bitcoin address, newest first',
     contexts: [InteractionContextType.Guild],
     options: [
-      {
-        type: ApplicationCommandOptionType.String,
-        name: 'address',
-        description: 'Any Bitcoin address, or pick a tracked one',
-        required: true,
-        autocomplete: true,
-        max_length: 100,
-      },
+      addressOption('Any Bitcoin address, or the label of a tracked one'),
       { type: ApplicationCommandOptionType.Boolean, name: 'fresh', description: 'Ask the network now instead of the stored list' },
     ],
   },
   defer: 'public',
-  check: ({ options }, { wallet }) => void wallet.parseAddress(required(options.string('address'), 'address')),
-  async execute({ guildId, options }, { wallet, links, providerName }) {
-    const view = await wallet.txns({
-      guildId,
-      address: required(options.string('address'), 'address'),
-      fresh: options.boolean('fresh') ?? false,
-    });
-    return { embeds: [renderTxns(view, links, providerName())] };
+  check: checkAddressOption,
+  async execute({ guildId, options, page: requested }, { wallet, links, providerName }) {
+    const address = required(options.string('address'), 'address');
+    // fresh:true asks the network for the reply as typed; turning its pages reads what that stored.
+    const fresh = (options.boolean('fresh') ?? false) && requested === 0;
+    const { view, page } = await loadPage(
+      requested,
+      (offset, limit) => wallet.txns({ guildId, address, fresh, offset, limit }),
+      (v) => v.listed,
+    );
+    return { embeds: [renderTxns(view, links, providerName(), page)], page };
   },
   autocomplete: suggestWatchedAddresses,
 };

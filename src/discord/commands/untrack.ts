@@ -1,5 +1,5 @@
-import { ApplicationCommandOptionType, InteractionContextType } from 'discord.js';
-import { type Command, required, suggestWatchedAddresses } from '../command.js';
+import { InteractionContextType } from 'discord.js';
+import { addressOption, type Command, required, suggestWatchedAddresses } from '../command.js';
 import { renderUntracked } from '../render/embeds.js';
 
 export const untrack: Command = {
@@ -7,16 +7,7 @@ export const untrack: Command = {
     name: 'untrack',
     description: 'Stop tracking a Bitcoin address in this server',
     contexts: [InteractionContextType.Guild],
-    options: [
-      {
-        type: ApplicationCommandOptionType.String,
-        name: 'address',
-        description: 'A tracked address',
-        required: true,
-        autocomplete: true,
-        max_length: 100,
-      },
-    ],
+    options: [addressOption('A tracked address, or its label')],
   },
   defer: false,
   async execute({ guildId, options }, { wallet }) {

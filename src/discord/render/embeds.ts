@@ -19,6 +19,18 @@ const title = (address: string, label: string | null) =>
 const sourceFooter = (source: 'stored' | 'live', provider: string) =>
   source === 'live' ? `Live from ${provider}` : 'Stored data · use fresh:true to ask the network now';
 
+/** Where a paged reply is: "page 2 of 14". */
+export interface PagePosition {
+  index: number;
+  count: number;
+}
+const position = (page: PagePosition | undefined) => (page && page.count > 1 ? [`page ${page.index + 1} of ${page.count}`] : []);
+
+const plural = (n: number, one: string, many = `${one}s`) => `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
+
+/** A green or red dot before an amount: Discord colours a whole embed, never one line. */
+const direction = (net: bigint) => (net < 0n ? '🔴' : '🟢');
+
 export function renderTracked(
   result: { address: string; label: string | null; balance: bigint; txCount: number; asOf: Date },
   links: ExplorerLinks,
@@ -62,29 +74,28 @@ export function renderBalance(view: BalanceView, links: ExplorerLinks, provider:
   };
 }
 
-export function renderTxns(view: TxnsView, links: ExplorerLinks, provider: string): APIEmbed {
+export function renderTxns(view: TxnsView, links: ExplorerLinks, provider: string, page?: PagePosition): APIEmbed {
   const lines: string[] = [];
   let used = 0;
   for (const tx of view.txs) {
     const when = tx.blockHeight === null ? 'unconfirmed' : `${relativeTime(tx.time)} · block ${tx.blockHeight}`;
-    const line = `[\`${shortTxid(tx.txid)}\`](${links.tx(tx.txid)}) · ${when} · **${signedBtc(tx.net)}**`;
+    const line = `${direction(tx.net)} [\`${shortTxid(tx.txid)}\`](${links.tx(tx.txid)}) · ${when} · **${signedBtc(tx.net)}**`;
     if (used + line.length + 1 > DESCRIPTION_BUDGET) break;
     lines.push(line);
     used += line.length + 1;
   }
-  const shown = lines.length;
-  const header = `\`${view.address}\``;
-  const body = shown ? lines.join('\n') : 'No transactions yet.';
+  const header = `\`${view.address}\`${view.source === 'stored' ? ` · updated ${relativeTime(view.asOf)}` : ''}`;
+  const body = lines.length ? lines.join('\n') : 'No transactions yet.';
   const count =
-    view.total > shown
-      ? `Newest ${shown} of ${view.total.toLocaleString('en-US')} transactions`
-      : `${view.total.toLocaleString('en-US')} transaction${view.total === 1 ? '' : 's'}`;
+    view.listed < view.total
+      ? `newest ${view.listed.toLocaleString('en-US')} of ${plural(view.total, 'transaction')}`
+      : plural(view.total, 'transaction');
   return {
     color: COLOURS.neutral,
     title: view.label ? `Transactions of ${escapeMarkdown(view.label)}` : 'Transactions',
     url: links.address(view.address),
     description: `${header}\n${body}`,
-    footer: { text: `${count} · ${sourceFooter(view.source, provider)}` },
+    footer: { text: [count, ...position(page), sourceFooter(view.source, provider)].join(' · ') },
     timestamp: view.asOf.toISOString(),
   };
 }
@@ -96,8 +107,12 @@ export interface WatchLine {
   balanceUpdatedAt: Date;
 }
 
-export function renderAddresses(watches: WatchLine[], links: ExplorerLinks): APIEmbed {
-  if (!watches.length) {
+export function renderAddresses(
+  list: { watches: WatchLine[]; total: number; totalBalance: bigint },
+  links: ExplorerLinks,
+  page?: PagePosition,
+): APIEmbed {
+  if (!list.total) {
     return {
       color: COLOURS.neutral,
       title: 'Tracked addresses',
@@ -106,19 +121,52 @@ export function renderAddresses(watches: WatchLine[], links: ExplorerLinks): API
   }
   const lines: string[] = [];
   let used = 0;
-  for (const w of watches) {
+  for (const w of list.watches) {
     const name = w.label ? `**${escapeMarkdown(w.label)}** ` : '';
     const line = `${name}[\`${w.address}\`](${links.address(w.address)})\n${btc(w.balance)} · updated ${relativeTime(w.balanceUpdatedAt)}`;
     if (used + line.length + 2 > DESCRIPTION_BUDGET) break;
     lines.push(line);
     used += line.length + 2;
   }
-  const total = watches.reduce((sum, w) => sum + w.balance, 0n);
-  const more = watches.length - lines.length;
+  const more = list.watches.length - lines.length;
   return {
     color: COLOURS.neutral,
     title: 'Tracked addresses',
     description: lines.join('\n\n') + (more ? `\n\n…and ${more} more` : ''),
-    footer: { text: `${watches.length} address${watches.length === 1 ? '' : 'es'} · total ${btc(total)}` },
+    footer: { text: [plural(list.total, 'address', 'addresses'), `total ${btc(list.totalBalance)}`, ...position(page)].join(' · ') },
+  };
+}
+
+/** What /track shows while a long history is still coming in. */
+export function renderTrackProgress(address: string, label: string | null, fetched: number, total: number): APIEmbed {
+  return {
+    color: COLOURS.neutral,
+    title: 'Tracking…',
+    description: [
+      `**${title(address, label)}**`,
+      `Fetching its history: fetched ${fetched.toLocaleString('en-US')} of ${plural(total, 'transaction')}.`,
+    ].join('\n'),
+  };
+}
+
+export function renderRenamed(result: { address: string; label: string; previous: string | null }): APIEmbed {
+  const was = result.previous ? `**${escapeMarkdown(result.previous)}**` : 'no label';
+  return {
+    color: COLOURS.success,
+    title: 'Label changed',
+    description: `\`${result.address}\` is now **${escapeMarkdown(result.label)}** (was ${was}).`,
+  };
+}
+
+/** /help: one line a command, as the registry describes them. */
+export function renderHelp(lines: { usage: string; description: string }[]): APIEmbed {
+  return {
+    color: COLOURS.neutral,
+    title: 'satbell commands',
+    description: [
+      ...lines.map((l) => `\`${l.usage}\` — ${l.description}`),
+      '',
+      "Wherever an address is asked for, the label of one of this server's addresses will do.",
+    ].join('\n'),
   };
 }

@@ -1,28 +1,30 @@
 import { randomBytes } from 'node:crypto';
 import {
   ApplicationCommandType,
-  InteractionContextType,
+  ComponentType,
   InteractionResponseType as R,
   InteractionType,
-  Locale,
   MessageFlags,
   PermissionFlagsBits,
   type APIChatInputApplicationCommandGuildInteraction,
+  type APIMessageComponentGuildInteraction,
   type APIUser,
 } from 'discord.js';
 import type { CommandRegistry } from './commands.js';
 import type { FakeGateway } from './gateway.js';
 import type { RestRequest, RestRouter } from './http.js';
-import { checkMessage } from './messages.js';
+import { checkChoices, checkMessage } from './messages.js';
+import { guildInteractionBase } from './payloads.js';
 import { buildOptions } from './options.js';
 import type { DiscordState, MessageContent, MessageRecord } from './state.js';
-import type { AutocompleteChoice, AutocompleteInput, CommandInput, FakeInteraction, FakeMessage } from './types.js';
-import { ALL_PERMISSIONS, apiError, FormErrors, isoTimestamp, NO_FLAGS, unknownMessage, type Reply, type Waiters } from './util.js';
+import type { AutocompleteChoice, AutocompleteInput, ButtonInput, CommandInput, FakeInteraction, FakeMessage } from './types.js';
+import { ALL_PERMISSIONS, apiError, unknownMessage, type Reply, type Waiters } from './util.js';
 
 interface InteractionRecord {
   id: string;
   token: string;
-  type: InteractionType.ApplicationCommand | InteractionType.ApplicationCommandAutocomplete;
+  type: InteractionType.ApplicationCommand | InteractionType.ApplicationCommandAutocomplete | InteractionType.MessageComponent;
+  /** The command's name; for a component, the name of the command whose message it is on. */
   name: string;
   guildId: string;
   channelId: string;
@@ -30,6 +32,8 @@ interface InteractionRecord {
   createdAt: number;
   callbacks: { type: number; data?: unknown }[];
   ephemeral: boolean;
+  /** For a component: the message it is on, which callbacks 6 and 7 (and then @original) update. */
+  message: MessageRecord | null;
   original: MessageRecord | null;
   /** @original when the user first saw it. */
   visible: FakeMessage | null;
@@ -49,6 +53,23 @@ export interface InteractionTiming {
 /** Flags a bot may set on an interaction message: SuppressEmbeds, Ephemeral, SuppressNotifications, IsComponentsV2. */
 const SETTABLE_FLAGS = MessageFlags.SuppressEmbeds | MessageFlags.Ephemeral | MessageFlags.SuppressNotifications | MessageFlags.IsComponentsV2;
 
+/** The callback types each kind of interaction may answer with. */
+const ALLOWED_CALLBACKS: Record<InteractionRecord['type'], number[]> = {
+  [InteractionType.ApplicationCommand]: [R.ChannelMessageWithSource, R.DeferredChannelMessageWithSource, R.Modal],
+  [InteractionType.ApplicationCommandAutocomplete]: [R.ApplicationCommandAutocompleteResult],
+  [InteractionType.MessageComponent]: [R.ChannelMessageWithSource, R.DeferredChannelMessageWithSource, R.DeferredMessageUpdate, R.UpdateMessage, R.Modal],
+};
+
+/** Callbacks after which the user sees a message: a new one (4, 5) or the component's, updated (6, 7). */
+const MESSAGE_CALLBACKS: number[] = [R.ChannelMessageWithSource, R.DeferredChannelMessageWithSource, R.DeferredMessageUpdate, R.UpdateMessage];
+
+interface ButtonLike {
+  type?: number;
+  custom_id?: string;
+  url?: string;
+  disabled?: boolean;
+}
+
 /** Dispatches interactions over the gateway and answers the callback and webhook-token routes the bot then calls. */
 export class Interactions {
   readonly defaultUserId: string;
@@ -66,10 +87,49 @@ export class Interactions {
   }
 
   runCommand(input: CommandInput): FakeInteraction {
-    const record = this.#dispatch(InteractionType.ApplicationCommand, input);
+    return this.#handle(this.#dispatch(InteractionType.ApplicationCommand, input));
+  }
+
+  /**
+   * Presses a button (INTERACTION_CREATE, type 3) as Discord's client would. Throws at once for what the
+   * client would never send: a button the message does not show now, a disabled one, a message deleted or
+   * private to someone else.
+   */
+  clickButton(input: ButtonInput): FakeInteraction {
+    const { state } = this;
+    const messageId = typeof input.message === 'string' ? input.message : input.message.id;
+    const message = state.messages.get(messageId);
+    if (!message || message.deleted) throw new Error(`clickButton: no message ${messageId}`);
+    const userId = input.userId ?? this.defaultUserId;
+    if (message.current.flags & MessageFlags.Ephemeral && message.interaction?.user.id !== userId) {
+      throw new Error(`clickButton: message ${messageId} is ephemeral and only ${message.interaction?.user.id} sees it`);
+    }
+    const buttons = message.current.components.flatMap((row) => ((row as { components?: unknown[] }).components ?? []) as ButtonLike[]);
+    const button = buttons.find((b) => b.type === ComponentType.Button && b.custom_id === input.customId);
+    if (!button) {
+      throw new Error(`clickButton: message ${messageId} shows no button ${input.customId} (it shows ${JSON.stringify(buttons.map((b) => b.custom_id ?? b.url))})`);
+    }
+    if (button.disabled) throw new Error(`clickButton: button ${input.customId} is disabled; Discord's client does not let anyone press it`);
+    const channel = state.liveChannel(message.channelId);
+    if (!channel) throw new Error(`clickButton: the channel of message ${messageId} was deleted`);
+    const record = this.#newRecord(InteractionType.MessageComponent, message.interaction?.name ?? '', channel.guildId, channel.id, userId);
+    record.message = message;
+    const payload = {
+      ...guildInteractionBase(this.state, record, input.memberPermissions, input.locale),
+      type: InteractionType.MessageComponent,
+      data: { custom_id: input.customId, component_type: ComponentType.Button },
+      message: state.messagePayload(message),
+    } as unknown as APIMessageComponentGuildInteraction;
+    this.#send(record, payload);
+    return this.#handle(record);
+  }
+
+  /** The test's handle on an interaction: what the bot answered, as users see it. */
+  #handle(record: InteractionRecord): FakeInteraction {
     const { waitTimeoutMs } = this.timing;
     const waiters = this.waiters;
     const state = this.state;
+    const what = record.type === InteractionType.MessageComponent ? 'the button press' : `/${record.name}`;
     return {
       id: record.id,
       token: record.token,
@@ -84,8 +144,8 @@ export class Interactions {
         waiters.waitFor(
           () => {
             const first = record.callbacks[0];
-            if (first && first.type !== R.ChannelMessageWithSource && first.type !== R.DeferredChannelMessageWithSource) {
-              throw new Error(`/${record.name} was answered with callback type ${first.type}, not a message`);
+            if (first && !MESSAGE_CALLBACKS.includes(first.type)) {
+              throw new Error(`${what} was answered with callback type ${first.type}, not a message`);
             }
             return record.visible ?? undefined;
           },
@@ -97,6 +157,13 @@ export class Interactions {
           this.#describe(record, `${n} edit(s) of @original after the reply (got ${record.edits.length})`),
         ),
     };
+  }
+
+  /** A message as users see it now. */
+  message(id: string): FakeMessage {
+    const message = this.state.messages.get(id);
+    if (!message || message.deleted) throw new Error(`no message ${id}`);
+    return this.state.snapshot(message);
   }
 
   autocomplete(input: AutocompleteInput): Promise<AutocompleteChoice[]> {
@@ -113,7 +180,7 @@ export class Interactions {
     }
   }
 
-  #dispatch(type: InteractionRecord['type'], input: CommandInput | AutocompleteInput): InteractionRecord {
+  #dispatch(type: InteractionType.ApplicationCommand | InteractionType.ApplicationCommandAutocomplete, input: CommandInput | AutocompleteInput): InteractionRecord {
     const { state } = this;
     const guild = state.guilds.get(input.guildId);
     if (!guild) throw new Error(`runCommand: the bot is not in guild ${input.guildId}`);
@@ -133,45 +200,34 @@ export class Interactions {
     }
     const focused = 'focused' in input ? { name: input.focused, value: input.value } : undefined;
     const { options, resolved } = buildOptions(state, command, { ...input, commandName: input.name, focused });
-    const user = state.user(input.userId ?? this.defaultUserId);
-    const record: InteractionRecord = {
-      id: state.nextId(), token: `aW50ZXJhY3Rpb246${randomBytes(48).toString('base64url')}`, type, name: input.name, guildId: guild.id,
-      channelId: channel.id, user, createdAt: state.now(), callbacks: [], ephemeral: false, original: null, visible: null, edits: [],
-      followups: [], choices: null,
-    };
-    const locale = (input.locale ?? Locale.EnglishUS) as Locale;
+    const record = this.#newRecord(type, input.name, guild.id, channel.id, input.userId ?? this.defaultUserId);
     const payload = {
-      id: record.id,
-      application_id: state.applicationId,
-      type: InteractionType.ApplicationCommand,
-      token: record.token,
-      version: 1,
+      ...guildInteractionBase(this.state, record, permissions, input.locale),
+      // An autocomplete interaction has the same shape with type 4 (and the focused option marked).
+      type,
       data: {
         id: command?.id ?? state.nextId(), name: input.name, type: ApplicationCommandType.ChatInput,
         ...(command?.guild_id ? { guild_id: command.guild_id } : {}), options, ...(resolved ? { resolved } : {}),
       } as APIChatInputApplicationCommandGuildInteraction['data'],
-      guild: { id: guild.id, locale: Locale.EnglishUS, features: [] },
-      guild_id: guild.id,
-      guild_locale: Locale.EnglishUS,
-      channel: { ...state.channelPayload(channel), permissions: permissions.toString() } as APIChatInputApplicationCommandGuildInteraction['channel'],
-      channel_id: channel.id,
-      member: {
-        user, roles: [], permissions: permissions.toString(), joined_at: isoTimestamp(state.now() - 86_400_000), nick: null, avatar: null,
-        banner: null, premium_since: null, deaf: false, mute: false, flags: NO_FLAGS, pending: false, communication_disabled_until: null,
-      },
-      app_permissions: ALL_PERMISSIONS.toString(),
-      locale,
-      entitlements: [],
-      authorizing_integration_owners: { 0: guild.id },
-      context: InteractionContextType.Guild,
-      attachment_size_limit: 10_485_760,
-    } satisfies APIChatInputApplicationCommandGuildInteraction;
+    };
+    this.#send(record, payload);
+    return record;
+  }
+
+  #newRecord(type: InteractionRecord['type'], name: string, guildId: string, channelId: string, userId: string): InteractionRecord {
+    const { state } = this;
+    return {
+      id: state.nextId(), token: `aW50ZXJhY3Rpb246${randomBytes(48).toString('base64url')}`, type, name, guildId,
+      channelId, user: state.user(userId), createdAt: state.now(), callbacks: [], ephemeral: false, message: null, original: null,
+      visible: null, edits: [], followups: [], choices: null,
+    };
+  }
+
+  #send(record: InteractionRecord, payload: object): void {
     this.#byId.set(record.id, record);
-    // An autocomplete interaction has the same shape with type 4 (and the focused option marked).
-    if (!this.gateway.dispatch('INTERACTION_CREATE', { ...payload, type }, guild.id)) {
+    if (!this.gateway.dispatch('INTERACTION_CREATE', payload, record.guildId)) {
       throw new Error('No bot is connected to the fake gateway: log a client in and await fake.ready() first.');
     }
-    return record;
   }
 
   #callback(req: RestRequest): Reply {
@@ -180,7 +236,7 @@ export class Interactions {
     if (record.callbacks.length > 0) return apiError(400, 40060, 'Interaction has already been acknowledged.');
     if (this.state.now() - record.createdAt > this.timing.responseMs) return apiError(404, 10062, 'Unknown interaction');
     const { type, data } = (req.body ?? {}) as { type?: number; data?: MessageContent & { choices?: unknown } };
-    const allowed = record.type === InteractionType.ApplicationCommand ? [R.ChannelMessageWithSource, R.DeferredChannelMessageWithSource, R.Modal] : [R.ApplicationCommandAutocompleteResult];
+    const allowed = ALLOWED_CALLBACKS[record.type];
     if (type === undefined || !allowed.includes(type)) {
       return apiError(400, 50035, 'Invalid Form Body', { type: { _errors: [{ code: 'INTERACTION_RESPONSE_TYPE_INVALID', message: 'Interaction response type is invalid' }] } });
     }
@@ -192,12 +248,22 @@ export class Interactions {
       record.visible = this.state.snapshot(record.original);
     } else if (type === R.DeferredChannelMessageWithSource) {
       record.original = this.#message(record, {}, [], MessageFlags.Loading | (flags & MessageFlags.Ephemeral));
+    } else if (type === R.UpdateMessage || type === R.DeferredMessageUpdate) {
+      // The message the component is on becomes @original: updated now (7) or by a later edit (6).
+      const message = record.message!;
+      if (message.deleted) return unknownMessage();
+      record.original = message;
+      if (type === R.UpdateMessage) {
+        const invalid = checkMessage(data, req.files, { creating: false });
+        if (invalid) return invalid;
+        this.#edit(message, data ?? {}, req.files);
+      }
     } else if (type === R.ApplicationCommandAutocompleteResult) {
       const invalid = checkChoices(data?.choices);
       if (invalid) return invalid;
       record.choices = data!.choices as AutocompleteChoice[];
     }
-    record.ephemeral = (flags & MessageFlags.Ephemeral) !== 0;
+    record.ephemeral = record.original ? (record.original.current.flags & MessageFlags.Ephemeral) !== 0 : (flags & MessageFlags.Ephemeral) !== 0;
     record.callbacks.push(data === undefined ? { type } : { type, data });
     this.waiters.notify();
     if (req.query.with_response !== 'true') return { status: 204 };
@@ -231,7 +297,7 @@ export class Interactions {
       // The first followup after a deferral fills in the "thinking…" message instead of posting a new
       // one, unless that message was deleted: then it is a new message with its own flags.
       message = record.original;
-      this.#edit(record, message, body, req.files);
+      this.#edit(message, body, req.files);
     } else {
       const flags = typeof body.flags === 'number' ? body.flags & SETTABLE_FLAGS : 0;
       message = this.#message(record, body, req.files, flags);
@@ -252,15 +318,17 @@ export class Interactions {
     if (req.method === 'PATCH') {
       const invalid = checkMessage(req.body as MessageContent, req.files, { creating: false });
       if (invalid) return invalid;
-      this.#edit(record, message, req.body as MessageContent, req.files);
+      this.#edit(message, req.body as MessageContent, req.files);
     }
     return { status: 200, body: this.state.messagePayload(message) };
   }
 
-  #edit(record: InteractionRecord, message: MessageRecord, body: MessageContent, files: RestRequest['files']): void {
+  /** Edits a message, through whichever token: every interaction whose @original it is sees the new version. */
+  #edit(message: MessageRecord, body: MessageContent, files: RestRequest['files']): void {
     this.state.editMessage(message, body ?? {}, files);
-    if (message === record.original) {
-      const snapshot = this.state.snapshot(message);
+    const snapshot = this.state.snapshot(message);
+    for (const record of this.#byId.values()) {
+      if (record.original !== message) continue;
       if (record.visible) record.edits.push(snapshot);
       else record.visible = snapshot;
     }
@@ -268,7 +336,7 @@ export class Interactions {
   }
 
   #message(record: InteractionRecord, body: MessageContent, files: RestRequest['files'], flags: number): MessageRecord {
-    const interaction = { id: record.id, name: record.name, user: record.user, guildId: record.guildId };
+    const interaction = { id: record.id, type: record.type, name: record.name, user: record.user, guildId: record.guildId };
     return this.state.createMessage({ channelId: record.channelId, type: 20, body, files, interaction, flags });
   }
 
@@ -277,26 +345,9 @@ export class Interactions {
       .filter((r) => r.path.includes(record.token) || r.path.includes(`/interactions/${record.id}/`))
       .map((r) => `${r.method} ${r.path.replace(record.token, ':token')} → ${r.status}`);
     return [
-      `The bot did not produce ${wanted} for /${record.name} (interaction ${record.id}) within ${this.timing.waitTimeoutMs} ms.`,
+      `The bot did not produce ${wanted} for ${record.type === InteractionType.MessageComponent ? 'a button press on' : ''} /${record.name} (interaction ${record.id}) within ${this.timing.waitTimeoutMs} ms.`,
       `Callbacks: ${JSON.stringify(record.callbacks.map((c) => c.type))}.`,
       `Requests with this interaction's token: ${calls.length ? calls.join('; ') : 'none'}.`,
     ].join(' ');
   }
-}
-
-function checkChoices(choices: unknown): Reply | null {
-  const errors = new FormErrors();
-  if (!Array.isArray(choices)) {
-    errors.add(['data', 'choices'], 'BASE_TYPE_REQUIRED', 'This field is required');
-    return errors.reply();
-  }
-  if (choices.length > 25) errors.add(['data', 'choices'], 'BASE_TYPE_MAX_LENGTH', 'Must be 25 or fewer in length.');
-  choices.forEach((choice: { name?: unknown; value?: unknown }, i) => {
-    if (typeof choice.name !== 'string' || choice.name.length < 1 || choice.name.length > 100) {
-      errors.add(['data', 'choices', i, 'name'], 'BASE_TYPE_BAD_LENGTH', 'Must be between 1 and 100 in length.');
-    }
-    if (typeof choice.value === 'string') errors.maxLength(['data', 'choices', i, 'value'], choice.value, 100);
-    else if (typeof choice.value !== 'number') errors.add(['data', 'choices', i, 'value'], 'BASE_TYPE_REQUIRED', 'This field is required');
-  });
-  return errors.reply();
 }

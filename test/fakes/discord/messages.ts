@@ -1,4 +1,4 @@
-import { MessageFlags } from 'discord.js';
+import { ButtonStyle, ComponentType, MessageFlags } from 'discord.js';
 import type { RestRequest, RestRouter } from './http.js';
 import type { DiscordState, MessageContent, MessageRecord } from './state.js';
 import type { RecordedFile } from './types.js';
@@ -36,12 +36,62 @@ export function checkMessage(body: MessageContent | undefined, files: RecordedFi
     total += [embed.title, embed.description, embed.footer?.text, embed.author?.name].reduce((n, s) => n + (s?.length ?? 0), 0);
   });
   if (total > 6000) errors.add(['embeds'], 'MAX_EMBED_SIZE_EXCEEDED', 'Embed size exceeds maximum size of 6000');
+  checkComponents(b.components, errors);
   const invalid = errors.reply();
   if (invalid) return invalid;
   const empty =
     !b.content && embeds.length === 0 && !(Array.isArray(b.components) && b.components.length) && files.length === 0 && !b.sticker_ids?.length && !b.poll;
   if (creating && empty) return apiError(400, 50006, 'Cannot send an empty message');
   return null;
+}
+
+interface ComponentLike {
+  type?: unknown;
+  style?: unknown;
+  custom_id?: unknown;
+  url?: unknown;
+  label?: unknown;
+  components?: ComponentLike[];
+}
+
+/**
+ * Action rows of buttons, Discord's limits on them included: at most 5 rows of at most 5 buttons, a custom_id
+ * of 1–100 characters on every button but a link, unique within the message. Other components are not faked.
+ */
+function checkComponents(components: unknown, errors: FormErrors): void {
+  if (components === undefined || components === null) return;
+  if (!Array.isArray(components)) return errors.add(['components'], 'BASE_TYPE_ARRAY', 'Must be an array.');
+  if (components.length > 5) errors.add(['components'], 'BASE_TYPE_MAX_LENGTH', 'Must be 5 or fewer in length.');
+  const ids = new Set<string>();
+  (components as ComponentLike[]).forEach((row, i) => {
+    if (row.type !== ComponentType.ActionRow) {
+      throw new Error(`component type ${String(row.type)} at the top level is not faked yet; add it to test/fakes/discord/messages.ts`);
+    }
+    const buttons = row.components ?? [];
+    if (buttons.length < 1 || buttons.length > 5) errors.add(['components', i, 'components'], 'BASE_TYPE_BAD_LENGTH', 'Must be between 1 and 5 in length.');
+    buttons.forEach((button, j) => {
+      const at = ['components', i, 'components', j];
+      if (button.type !== ComponentType.Button) {
+        throw new Error(`component type ${String(button.type)} in an action row is not faked yet; add it to test/fakes/discord/messages.ts`);
+      }
+      errors.maxLength([...at, 'label'], button.label, 80);
+      if (button.style === ButtonStyle.Link) {
+        if (typeof button.url !== 'string') errors.add([...at, 'url'], 'BASE_TYPE_REQUIRED', 'This field is required');
+        if (button.custom_id !== undefined) errors.add([...at, 'custom_id'], 'COMPONENT_LINK_CUSTOM_ID', 'A link button cannot have a custom_id');
+        return;
+      }
+      if (typeof button.style !== 'number' || button.style < ButtonStyle.Primary || button.style > ButtonStyle.Premium) {
+        errors.add([...at, 'style'], 'BASE_TYPE_CHOICES', 'Value must be one of {1, 2, 3, 4, 5, 6}.');
+      }
+      if (typeof button.custom_id !== 'string' || button.custom_id.length < 1 || [...button.custom_id].length > 100) {
+        errors.add([...at, 'custom_id'], 'BASE_TYPE_BAD_LENGTH', 'Must be between 1 and 100 in length.');
+      } else if (ids.has(button.custom_id)) {
+        errors.add([...at, 'custom_id'], 'COMPONENT_CUSTOM_ID_DUPLICATED', 'Component custom id cannot be duplicated');
+      } else {
+        ids.add(button.custom_id);
+      }
+    });
+  });
 }
 
 /** `POST/GET/PATCH/DELETE /channels/:channel/messages…` with `enforce_nonce` dedupe. */
@@ -122,4 +172,22 @@ export class ChannelMessages {
     if (!message || message.deleted || message.channelId !== req.params.channel || message.current.flags & MessageFlags.Ephemeral) return unknownMessage();
     return then(message);
   }
+}
+
+/** An autocomplete answer's choices, with Discord's limits on them. */
+export function checkChoices(choices: unknown): Reply | null {
+  const errors = new FormErrors();
+  if (!Array.isArray(choices)) {
+    errors.add(['data', 'choices'], 'BASE_TYPE_REQUIRED', 'This field is required');
+    return errors.reply();
+  }
+  if (choices.length > 25) errors.add(['data', 'choices'], 'BASE_TYPE_MAX_LENGTH', 'Must be 25 or fewer in length.');
+  choices.forEach((choice: { name?: unknown; value?: unknown }, i) => {
+    if (typeof choice.name !== 'string' || choice.name.length < 1 || choice.name.length > 100) {
+      errors.add(['data', 'choices', i, 'name'], 'BASE_TYPE_BAD_LENGTH', 'Must be between 1 and 100 in length.');
+    }
+    if (typeof choice.value === 'string') errors.maxLength(['data', 'choices', i, 'value'], choice.value, 100);
+    else if (typeof choice.value !== 'number') errors.add(['data', 'choices', i, 'value'], 'BASE_TYPE_REQUIRED', 'This field is required');
+  });
+  return errors.reply();
 }

@@ -39,7 +39,8 @@ export interface MessageRecord {
   createdAt: number;
   current: FakeMessageVersion;
   history: FakeMessageVersion[];
-  interaction: { id: string; name: string; user: APIUser; guildId: string } | null;
+  /** The interaction this message answers: `type` 2 for a command, 3 for a component. */
+  interaction: { id: string; type: number; name: string; user: APIUser; guildId: string } | null;
   deleted: boolean;
 }
 
@@ -247,8 +248,11 @@ export class DiscordState {
         ? {
             webhook_id: this.applicationId,
             application_id: this.applicationId,
-            interaction_metadata: { id: interaction.id, type: 2, user: interaction.user, authorizing_integration_owners: { 0: interaction.guildId }, name: interaction.name, command_type: 1 },
-            interaction: { id: interaction.id, type: 2, name: interaction.name, user: interaction.user },
+            interaction_metadata:
+              interaction.type === 2
+                ? { id: interaction.id, type: 2, user: interaction.user, authorizing_integration_owners: { 0: interaction.guildId }, name: interaction.name, command_type: 1 }
+                : { id: interaction.id, type: interaction.type, user: interaction.user, authorizing_integration_owners: { 0: interaction.guildId } },
+            interaction: { id: interaction.id, type: interaction.type, name: interaction.name, user: interaction.user },
           }
         : {}),
     } as APIMessage;

@@ -109,6 +109,17 @@ export interface AutocompleteInput extends Omit<CommandInput, 'options'> {
   options?: Record<string, OptionValue>;
 }
 
+export interface ButtonInput {
+  /** The message the button is on, or its id. */
+  message: FakeMessage | string;
+  customId: string;
+  /** Who presses it; default: the default user. */
+  userId?: string;
+  /** Default: every permission. */
+  memberPermissions?: bigint;
+  locale?: string;
+}
+
 export interface AutocompleteChoice {
   name: string;
   value: string | number;
@@ -119,7 +130,11 @@ export interface FakeInteraction {
   token: string;
   /** Accepted `POST /interactions/:id/:token/callback` bodies. */
   callbacks: { type: number; data?: unknown }[];
-  /** The first user-visible reply: a type-4 callback's message, or after a type-5 callback the first edit of @original. */
+  /**
+   * The first user-visible reply: a type-4 callback's message, or after a type-5 callback the first edit of
+   * @original. For a button press, also the message it is on as a type-7 callback updated it, or after a type-6
+   * callback as its first edit left it.
+   */
   reply(): Promise<FakeMessage>;
   /** The first `n` edits of @original after `reply()`'s version. */
   waitForEdits(n: number): Promise<FakeMessage[]>;
@@ -166,6 +181,13 @@ export interface FakeDiscord {
    * the command's default_member_permissions.
    */
   runCommand(input: CommandInput): FakeInteraction;
+  /**
+   * Presses a button (INTERACTION_CREATE, type 3) as Discord's client would. Throws at once for what the client
+   * would never send: a button the message does not show now, a disabled one, a message private to someone else.
+   */
+  clickButton(input: ButtonInput): FakeInteraction;
+  /** A message (channel post, interaction reply or followup) as users see it now. */
+  message(id: string): FakeMessage;
   /** Dispatches an autocomplete (type 4); resolves with the choices of the bot's type-8 callback. */
   autocomplete(input: AutocompleteInput): Promise<AutocompleteChoice[]>;
   /** Messages in a channel as users see them (channel posts and non-ephemeral interaction replies), oldest first. */
