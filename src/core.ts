@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { createChainProvider } from './chain/providers/index.js';
-import type { Config } from './config/index.js';
+import type { CoreConfig } from './config/index.js';
 import { type DatabaseHandle, openDatabase, redactUrl } from './db/client.js';
 import type { CommandContext } from './discord/command.js';
 import { createExplorerLinks } from './discord/render/format.js';
@@ -22,8 +22,11 @@ export interface Core {
   database: DatabaseHandle;
   /** what command handlers get */
   ctx: CommandContext;
-  /** Start delivering notices through `transport` (pending ones from before at once) and syncing. */
-  startBackground(transport: NoticeTransport): void;
+  /**
+   * Start delivering notices through `transport` (pending ones from before at once) and syncing.
+   * With `guildId`, deliver only that server's notices (the shell's: see DispatcherOptions).
+   */
+  startBackground(transport: NoticeTransport, options?: { guildId?: string }): void;
   /** Run a sync now unless one is running (here or in another process). */
   syncNow(): Promise<RunOutcome>;
   /**
@@ -33,7 +36,7 @@ export interface Core {
   stop(): Promise<void>;
 }
 
-export async function openCore(config: Config, logger: Logger): Promise<Core> {
+export async function openCore(config: CoreConfig, logger: Logger): Promise<Core> {
   const database = await openDatabase(config.DATABASE_URL);
   const { db } = database;
   logger.info({ database: redactUrl(config.DATABASE_URL), kind: database.kind }, 'database ready');
@@ -69,10 +72,10 @@ export async function openCore(config: Config, logger: Logger): Promise<Core> {
   return {
     database,
     ctx,
-    startBackground(transport) {
+    startBackground(transport, { guildId } = {}) {
       if (dispatcher || stopped) return;
       // Deliver at once what a previous run left pending: Discord dedupes a nonce only for minutes.
-      dispatcher = createNoticeDispatcher({ db, transport, logger });
+      dispatcher = createNoticeDispatcher({ db, transport, logger, guildId });
       dispatcher.start();
       const sync = createSync({ wallet, provider, logger });
       job = scheduleJob({

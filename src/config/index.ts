@@ -8,10 +8,8 @@ import { PROVIDER_KINDS, type ProviderKind } from '../chain/providers/index.js';
  * name, never later in the middle of a command.
  */
 const schema = z.object({
-  DISCORD_TOKEN: z
-    .string({ error: 'is not set' })
-    .trim()
-    .min(1, 'is empty'),
+  // Optional here: the bot requires it (see loadConfig), the terminal shell runs without one.
+  DISCORD_TOKEN: z.string().trim().min(1, 'is empty').optional(),
   DISCORD_API_URL: z.url({ error: 'must be a URL such as https://discord.com/api' }).optional(),
   DISCORD_GUILD_ID: z
     .string()
@@ -91,7 +89,10 @@ const withChain = schema.transform((c, ctx) => {
   return { ...c, CHAIN_PROVIDERS: providers, ESPLORA_URL: esploraUrl ?? '' };
 });
 
-export type Config = z.output<typeof withChain>;
+/** Every setting but the token: what the core and the terminal shell run on. */
+export type CoreConfig = z.output<typeof withChain>;
+/** The Discord bot's settings: a token is required. */
+export type Config = CoreConfig & { DISCORD_TOKEN: string };
 type Env = Record<string, string | undefined>;
 
 export class ConfigError extends Error {
@@ -101,15 +102,22 @@ export class ConfigError extends Error {
 const HOW_TO_GET_A_TOKEN =
   'create an application at https://discord.com/developers/applications, open Bot → Reset Token, and put it in .env as DISCORD_TOKEN=…';
 
+interface LoadOptions {
+  /** The bot needs DISCORD_TOKEN; `npm run shell` passes false. */
+  requireToken?: boolean;
+  /** Defaults of this front end's own, for variables the environment leaves unset. */
+  defaults?: Env;
+}
+
 /** Parse the environment. Empty strings count as unset so `KEY=` in .env falls back to the default. */
-export function loadConfig(env: Env = process.env): Config {
-  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== ''));
+export function loadConfig(env?: Env, options?: LoadOptions & { requireToken?: true }): Config;
+export function loadConfig(env: Env | undefined, options: LoadOptions & { requireToken: false }): CoreConfig;
+export function loadConfig(env: Env = process.env, { requireToken = true, defaults = {} }: LoadOptions = {}): CoreConfig {
+  const set = (vars: Env) => Object.entries(vars).filter(([, v]) => v !== undefined && v.trim() !== '');
+  const cleaned = Object.fromEntries([...set(defaults), ...set(env)]);
   const parsed = withChain.safeParse(cleaned);
-  if (parsed.success) return parsed.data;
-  const lines = parsed.error.issues.map((issue) => {
-    const key = String(issue.path[0] ?? '');
-    if (key === 'DISCORD_TOKEN') return `DISCORD_TOKEN is not set: ${HOW_TO_GET_A_TOKEN}`;
-    return `${key} ${issue.message}`;
-  });
-  throw new ConfigError(`Invalid configuration: ${lines.join('; ')}`);
+  const lines = parsed.success ? [] : parsed.error.issues.map((issue) => `${String(issue.path[0] ?? '')} ${issue.message}`);
+  if (requireToken && cleaned.DISCORD_TOKEN === undefined) lines.unshift(`DISCORD_TOKEN is not set: ${HOW_TO_GET_A_TOKEN}`);
+  if (!parsed.success || lines.length) throw new ConfigError(`Invalid configuration: ${lines.join('; ')}`);
+  return parsed.data;
 }

@@ -9,6 +9,9 @@ const PERMANENT = new Set<number>([
   RESTJSONErrorCodes.MissingAccess,
   RESTJSONErrorCodes.MissingPermissions,
   RESTJSONErrorCodes.CannotSendMessagesInNonTextChannel,
+  // The request itself is wrong (say, a channel id that is no Discord id, from a shell sharing the
+  // database): sending it again cannot help.
+  RESTJSONErrorCodes.InvalidFormBodyOrContentType,
 ]);
 
 /** Notices posted and edited through Discord's REST API. */

@@ -1,4 +1,4 @@
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { and, count, eq, inArray, isNull, lt, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { Database } from '../db/client.js';
 import { guildSettings, type NoticePayload, notices } from '../db/schema.js';
@@ -46,6 +46,11 @@ export interface DispatcherOptions {
   batchSize?: number;
   /** backoff after the n-th failed attempt */
   backoffMs?: (attempt: number) => number;
+  /**
+   * Deliver only this server's notices. The terminal shell sets it: on a database a Discord bot
+   * also uses, the other servers' notices are the bot's to post.
+   */
+  guildId?: string;
 }
 
 const defaultBackoff = (attempt: number) => {
@@ -66,6 +71,7 @@ export function createNoticeDispatcher({
   pollMs = 1_000,
   batchSize = 10,
   backoffMs = defaultBackoff,
+  guildId,
 }: DispatcherOptions) {
   let running = false;
   /** deliverDue may also be called without start(), e.g. by tests; only a started loop stops early */
@@ -79,6 +85,7 @@ export function createNoticeDispatcher({
     const due = sql`select ${notices.id} from ${notices}
       where ${notices.failedAt} is null and ${notices.deliveredVersion} < ${notices.version}
         and ${notices.nextAttemptAt} <= now() and (${notices.claimedUntil} is null or ${notices.claimedUntil} < now())
+        ${guildId === undefined ? sql`` : sql`and ${notices.guildId} = ${guildId}`}
       order by ${notices.id} limit ${batchSize} for update skip locked`;
     return db
       .update(notices)
@@ -230,3 +237,12 @@ export function createNoticeDispatcher({
 }
 
 export type NoticeDispatcher = ReturnType<typeof createNoticeDispatcher>;
+
+/** How many of a server's notices still wait to be posted or edited; failed ones are not waiting. */
+export async function countUndelivered(db: Database, guildId: string): Promise<number> {
+  const [row] = await db
+    .select({ n: count() })
+    .from(notices)
+    .where(and(eq(notices.guildId, guildId), isNull(notices.failedAt), lt(notices.deliveredVersion, notices.version)));
+  return row?.n ?? 0;
+}

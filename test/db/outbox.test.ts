@@ -5,7 +5,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type DatabaseHandle, openDatabase } from '../../src/db/client.js';
 import { guildSettings, type NoticePayload, notices } from '../../src/db/schema.js';
 import { noticeNonce } from '../../src/sync/notices.js';
-import { createNoticeDispatcher, DeliveryError, type DispatcherOptions } from '../../src/sync/outbox.js';
+import { countUndelivered, createNoticeDispatcher, DeliveryError, type DispatcherOptions } from '../../src/sync/outbox.js';
 import { testAddress } from '../support/addresses.js';
 import { createTestDatabase, testBackends } from '../support/database.js';
 import { gate, NoticeChannels, RecordingTransport } from '../support/notice-transport.js';
@@ -321,6 +321,20 @@ describe.each(testBackends())('notice dispatcher on %s', (backend) => {
 
     expect(await dispatcher({ batchSize: 2 }).deliverDue()).toBe(7);
     expect(transport.posts.map((c) => c.noticeId)).toEqual(ids);
+  });
+
+  it('delivers only its own server\'s notices when given one, and counts what that server still waits for', async () => {
+    const shell = await newGuild();
+    const bot = await newGuild();
+    const mine = await addNotice(shell);
+    const theirs = await addNotice(bot);
+    expect(await countUndelivered(database.db, shell.guildId)).toBe(1);
+
+    expect(await dispatcher({ guildId: shell.guildId }).deliverDue()).toBe(1);
+    expect(transport.posts.map((c) => c.noticeId)).toEqual([mine]);
+    expect(await countUndelivered(database.db, shell.guildId)).toBe(0);
+    expect(await countUndelivered(database.db, bot.guildId)).toBe(1);
+    expect((await row(theirs)).attempts).toBe(0);
   });
 
   it('never delivers a notice twice when two dispatchers share the database', async () => {

@@ -11,17 +11,39 @@ export interface BotProcess {
   exited: Promise<number | null>;
 }
 
-/** Run src/main.ts as `npm start` does, in `cwd`, with only the given environment (and PATH). */
-export function spawnBot(env: Record<string, string>, cwd: string): BotProcess {
-  const child = spawn(process.execPath, ['--import', tsx, resolve(root, 'src/main.ts')], {
+export interface ShellProcess extends BotProcess {
+  /** stdout alone: what the person at the prompt reads */
+  stdout(): string;
+  stderr(): string;
+  /** type a line */
+  send(line: string): void;
+}
+
+/** Run `entry` as npm's scripts do (tsx), in `cwd`, with only the given environment (and PATH). */
+function spawnEntry(entry: string, env: Record<string, string>, cwd: string, stdin: 'ignore' | 'pipe') {
+  const child = spawn(process.execPath, ['--import', tsx, resolve(root, entry)], {
     cwd,
     // Only the fake provider, unpaced, unless a test says otherwise.
     env: { PATH: process.env.PATH ?? '', CHAIN_PROVIDERS: 'blockchain-info', BLOCKCHAIN_INFO_RPS: 'unlimited', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [stdin, 'pipe', 'pipe'],
   });
   let output = '';
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d) => ((output += d), (stdout += d)));
+  child.stderr!.on('data', (d) => ((output += d), (stderr += d)));
   const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
-  return { child, output: () => output, exited };
+  return { child, output: () => output, stdout: () => stdout, stderr: () => stderr, exited };
+}
+
+/** Run src/main.ts as `npm start` does. */
+export function spawnBot(env: Record<string, string>, cwd: string): BotProcess {
+  const { child, output, exited } = spawnEntry('src/main.ts', env, cwd, 'ignore');
+  return { child, output, exited };
+}
+
+/** Run src/shell/main.ts as `npm run shell` does, with commands typed through a pipe. */
+export function spawnShell(env: Record<string, string>, cwd: string): ShellProcess {
+  const shell = spawnEntry('src/shell/main.ts', env, cwd, 'pipe');
+  return { ...shell, send: (line) => void shell.child.stdin!.write(`${line}\n`) };
 }

@@ -22,6 +22,19 @@ describe('loadConfig', () => {
     }
   });
 
+  it('runs without a token for the terminal shell, still checking every other variable', () => {
+    expect(loadConfig({}, { requireToken: false })).toMatchObject({ DATABASE_URL: 'file:./data/satbell', LOG_LEVEL: 'info' });
+    expect(() => loadConfig({ DATABASE_URL: 'mysql://x' }, { requireToken: false })).toThrowError(
+      /^Invalid configuration: DATABASE_URL must start with postgres:\/\/[^;]*$/,
+    );
+  });
+
+  it("takes a front end's own defaults for what the environment leaves unset or blank", () => {
+    const defaults = { LOG_LEVEL: 'warn' };
+    expect(loadConfig({ LOG_LEVEL: '' }, { requireToken: false, defaults }).LOG_LEVEL).toBe('warn');
+    expect(loadConfig({ LOG_LEVEL: 'debug' }, { requireToken: false, defaults }).LOG_LEVEL).toBe('debug');
+  });
+
   it('names each bad variable in one message', () => {
     let error: unknown;
     try {

@@ -1,0 +1,88 @@
+import 'dotenv/config';
+import { pino } from 'pino';
+import { ConfigError, type CoreConfig, loadConfig } from '../config/index.js';
+import { type Core, openCore } from '../core.js';
+import { redactUrl } from '../db/client.js';
+import { LockedError } from '../db/lockfile.js';
+import { commands } from '../discord/commands/index.js';
+import { createLogger } from '../logger.js';
+import { countUndelivered } from '../sync/outbox.js';
+import { createTerminalNoticeTransport } from './notices.js';
+import { createShell, SHELL_CHANNEL_ID, SHELL_GUILD_ID } from './session.js';
+import { createTerminal } from './terminal.js';
+
+// `npm run shell`: the bot's core, commands and sync, with a prompt instead of Discord. stdout is
+// the conversation; logs go to stderr, at `warn` unless LOG_LEVEL says otherwise.
+
+let config: CoreConfig;
+try {
+  config = loadConfig(process.env, { requireToken: false, defaults: { LOG_LEVEL: 'warn', DATABASE_URL: 'file:./data/shell' } });
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err;
+  console.error(err.message);
+  process.exit(1);
+}
+const logger = createLogger(config.LOG_LEVEL, pino.destination({ dest: 2, sync: true }));
+
+let core: Core;
+try {
+  core = await openCore(config, logger);
+} catch (err) {
+  if (err instanceof LockedError) {
+    console.error(
+      `${err.message}\nThe shell and the bot cannot share an embedded database at once: stop the bot, ` +
+        'or give the shell its own, e.g. DATABASE_URL=memory: npm run shell',
+    );
+  } else {
+    logger.fatal({ err }, 'could not start');
+  }
+  process.exit(1);
+}
+
+const terminal = createTerminal({ input: process.stdin, output: process.stdout, commands });
+
+let stopping: Promise<void> | undefined;
+/** Stop syncing and delivering, close the database, exit. A second Ctrl-C does not wait. */
+function stop(): Promise<void> {
+  if (!stopping) {
+    terminal.close();
+    stopping = core.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  }
+  return stopping;
+}
+const interrupt = () => {
+  if (stopping) process.exit(130);
+  void stop();
+};
+terminal.onInterrupt(interrupt);
+process.on('SIGINT', interrupt);
+process.on('SIGTERM', () => void stop());
+
+// The shell's server needs a notice channel for notices to be written at all; keep one chosen before.
+if (!(await core.ctx.settings.get(SHELL_GUILD_ID)).channelId) await core.ctx.settings.setChannel(SHELL_GUILD_ID, SHELL_CHANNEL_ID);
+core.startBackground(createTerminalNoticeTransport(terminal.print, core.ctx.links), { guildId: SHELL_GUILD_ID });
+
+const shell = createShell({
+  commands,
+  ctx: core.ctx,
+  print: terminal.print,
+  syncNow: core.syncNow,
+  undelivered: () => countUndelivered(core.database.db, SHELL_GUILD_ID),
+});
+
+terminal.print(`satbell shell (${describeDatabase(config.DATABASE_URL)}); notices print here as they happen. Type /help for the commands, exit to quit.`);
+for await (const line of terminal.lines()) {
+  if ((await shell.run(line)) === 'exit') break;
+}
+await stop();
+
+function describeDatabase(url: string): string {
+  if (url === 'memory:') return 'data in memory, gone on exit';
+  return `data in ${url.startsWith('file:') ? url.slice('file:'.length) : redactUrl(url)}`;
+}
