@@ -15,6 +15,8 @@ export interface FakeRequest {
   query: Record<string, string>;
   /** the request body as text; empty for a GET */
   body: string;
+  /** when it arrived (Date.now()), before any latency */
+  at: number;
 }
 
 export interface FakeResponse {
@@ -82,6 +84,7 @@ export async function startFakeHttpServer(
       path: safeDecode(url.pathname),
       query: Object.fromEntries(url.searchParams),
       body,
+      at: Date.now(),
     };
     requests.push(request);
 
