@@ -208,6 +208,26 @@ describe.each(testBackends())('notice dispatcher on %s', (backend) => {
     expect(await row(id)).toMatchObject({ messageId: shown[0]!.id, deliveredVersion: 1 });
   });
 
+  it('brings a re-posted message up to date when the notice changed after a crash mid-post', async () => {
+    const guild = await newGuild();
+    const id = await addNotice(guild);
+    // The post reaches Discord, then the process dies before recording it.
+    const crashed = new RecordingTransport(channels);
+    crashed.after = () => new Promise<never>(() => {});
+    void createNoticeDispatcher({ db: database.db, transport: crashed, logger, claimMs: 300 }).deliverDue();
+    await expect.poll(() => crashed.calls.length).toBe(1);
+
+    // Meanwhile the transaction confirms; the restarted dispatcher re-posts with the same nonce
+    // and Discord hands back the message as first posted.
+    await confirm(id);
+    await sleep(400);
+    expect(await dispatcher().deliverDue()).toBe(1);
+
+    const shown = channels.inChannel(guild.channelId);
+    expect(shown).toEqual([expect.objectContaining({ version: 2, edits: 1 })]);
+    expect(await row(id)).toMatchObject({ messageId: shown[0]!.id, deliveredVersion: 2 });
+  });
+
   it('retries a failed edit as an edit of the same message', async () => {
     const guild = await newGuild();
     const id = await addNotice(guild);
