@@ -113,6 +113,9 @@ export function createNoticeDispatcher({
       if (messageId) await transport.edit({ ...notice, messageId });
       else {
         messageId = (await transport.post(notice)).messageId;
+        // Record the message at once: if what follows fails, the retry must edit it, not post
+        // again after Discord's nonce window may have closed.
+        await db.update(notices).set({ messageId }).where(eq(notices.id, notice.id));
         // A post that repeats an earlier one (its answer was lost, or the process died before
         // recording it) gets back the message first created, as it was then: the notice may have
         // changed since (say, confirmed). Make it say what the notice says now.
@@ -139,7 +142,11 @@ export function createNoticeDispatcher({
         log.info('notice message was deleted; no more edits');
         await db
           .update(notices)
-          .set({ deliveredVersion: notice.version, claimedUntil: null, lastError: failure.message })
+          .set({
+            deliveredVersion: sql`greatest(${notices.deliveredVersion}, ${notice.version})`,
+            claimedUntil: null,
+            lastError: failure.message,
+          })
           .where(eq(notices.id, notice.id));
       } else if (failure.kind === 'permanent') {
         log.warn({ err: failure }, 'notice cannot be delivered; giving up');

@@ -228,6 +228,26 @@ describe.each(testBackends())('notice dispatcher on %s', (backend) => {
     expect(await row(id)).toMatchObject({ messageId: shown[0]!.id, deliveredVersion: 2 });
   });
 
+  it('keeps the message id of a post whose follow-up edit failed, and retries with an edit', async () => {
+    const guild = await newGuild();
+    const id = await addNotice(guild);
+    await confirm(id); // changed before its first post: the post is followed by an edit
+    let failures = 1;
+    transport.before = (op) => {
+      if (op === 'edit' && failures-- > 0) throw new DeliveryError('Discord answered 502', 'transient');
+    };
+    const d = dispatcher();
+    await d.deliverDue();
+    const shown = channels.inChannel(guild.channelId);
+    expect(shown).toHaveLength(1);
+    expect(await row(id)).toMatchObject({ messageId: shown[0]!.id });
+    expect(transport.calls.map((c) => [c.op, c.error ? 'failed' : 'ok'])).toEqual([
+      ['post', 'ok'],
+      ['edit', 'failed'],
+      ['edit', 'ok'],
+    ]);
+  });
+
   it('retries a failed edit as an edit of the same message', async () => {
     const guild = await newGuild();
     const id = await addNotice(guild);
