@@ -1,6 +1,6 @@
 import { Client, Events, GatewayIntentBits } from 'discord.js';
 import type { Config } from './config/index.js';
-import { type Core, openCore } from './core.js';
+import { type Core, openCore, SHELL_GUILD_ID } from './core.js';
 import type { DatabaseHandle } from './db/client.js';
 import { commands } from './discord/commands/index.js';
 import { createInteractionHandler, type InteractionHandlerOptions } from './discord/interactions.js';
@@ -51,7 +51,7 @@ export async function startBot(config: Config, logger: Logger, options: Interact
       { user: readyClient.user.tag, guilds: readyClient.guilds.cache.size, scope: config.DISCORD_GUILD_ID ?? 'global' },
       'ready: commands registered',
     );
-    core.startBackground(createDiscordNoticeTransport(client.rest, core.ctx.links));
+    core.startBackground(createDiscordNoticeTransport(client.rest, core.ctx.links), { exceptGuildId: SHELL_GUILD_ID });
     return { client: readyClient, database: core.database, syncNow: core.syncNow, stop };
   } catch (err) {
     await stop();

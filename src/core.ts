@@ -15,6 +15,12 @@ import { createSync } from './sync/sync.js';
 import { createWalletService } from './wallet/service.js';
 
 /**
+ * The one server the terminal shell plays. Its notices go to the shell's terminal, so a Discord
+ * bot on the same database must leave them alone.
+ */
+export const SHELL_GUILD_ID = 'shell';
+
+/**
  * Everything satbell is without a front end: database, provider, wallet, settings, the sync and
  * the notice outbox. The Discord bot and the terminal shell each put one on top of it.
  */
@@ -24,9 +30,10 @@ export interface Core {
   ctx: CommandContext;
   /**
    * Start delivering notices through `transport` (pending ones from before at once) and syncing.
-   * With `guildId`, deliver only that server's notices (the shell's: see DispatcherOptions).
+   * With `guildId`, deliver only that server's notices; with `exceptGuildId`, all but that one's
+   * (the shell takes only its own; the bot takes all but the shell's).
    */
-  startBackground(transport: NoticeTransport, options?: { guildId?: string }): void;
+  startBackground(transport: NoticeTransport, options?: { guildId?: string; exceptGuildId?: string }): void;
   /** Run a sync now unless one is running (here or in another process). */
   syncNow(): Promise<RunOutcome>;
   /**
@@ -72,10 +79,10 @@ export async function openCore(config: CoreConfig, logger: Logger): Promise<Core
   return {
     database,
     ctx,
-    startBackground(transport, { guildId } = {}) {
+    startBackground(transport, { guildId, exceptGuildId } = {}) {
       if (dispatcher || stopped) return;
       // Deliver at once what a previous run left pending: Discord dedupes a nonce only for minutes.
-      dispatcher = createNoticeDispatcher({ db, transport, logger, guildId });
+      dispatcher = createNoticeDispatcher({ db, transport, logger, guildId, exceptGuildId });
       dispatcher.start();
       const sync = createSync({ wallet, provider, logger });
       job = scheduleJob({

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PermissionsBitField } from 'discord.js';
+import { SHELL_GUILD_ID } from '../core.js';
 import type { Command, CommandContext, CommandReply, CommandRequest } from '../discord/command.js';
 import { isUserError } from '../errors.js';
 import type { RunOutcome } from '../sync/scheduler.js';
@@ -7,7 +8,7 @@ import { commandOptions, type ParsedCommand, ParseError, parseCommand, tokenize 
 import { renderPage, renderReply, simplifyMarkdown } from './render.js';
 
 /** The one server, channel and member the shell plays: the database knows them like any other. */
-export const SHELL_GUILD_ID = 'shell';
+export { SHELL_GUILD_ID };
 export const SHELL_CHANNEL_ID = 'terminal';
 const SHELL_USER_ID = 'you';
 

@@ -51,6 +51,8 @@ export interface DispatcherOptions {
    * also uses, the other servers' notices are the bot's to post.
    */
   guildId?: string;
+  /** Deliver every server's notices but this one's: the Discord bot leaves the shell's alone. */
+  exceptGuildId?: string;
 }
 
 const defaultBackoff = (attempt: number) => {
@@ -72,6 +74,7 @@ export function createNoticeDispatcher({
   batchSize = 10,
   backoffMs = defaultBackoff,
   guildId,
+  exceptGuildId,
 }: DispatcherOptions) {
   let running = false;
   /** deliverDue may also be called without start(), e.g. by tests; only a started loop stops early */
@@ -86,6 +89,7 @@ export function createNoticeDispatcher({
       where ${notices.failedAt} is null and ${notices.deliveredVersion} < ${notices.version}
         and ${notices.nextAttemptAt} <= now() and (${notices.claimedUntil} is null or ${notices.claimedUntil} < now())
         ${guildId === undefined ? sql`` : sql`and ${notices.guildId} = ${guildId}`}
+        ${exceptGuildId === undefined ? sql`` : sql`and ${notices.guildId} <> ${exceptGuildId}`}
       order by ${notices.id} limit ${batchSize} for update skip locked`;
     return db
       .update(notices)

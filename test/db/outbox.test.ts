@@ -377,6 +377,16 @@ describe.each(testBackends())('notice dispatcher on %s', (backend) => {
     expect((await row(theirs)).attempts).toBe(0);
   });
 
+  it('leaves one server\'s notices alone when told to, delivering every other server\'s', async () => {
+    const shell = await newGuild();
+    const bot = await newGuild();
+    const theirs = await addNotice(shell);
+    const mine = await addNotice(bot);
+    expect(await dispatcher({ exceptGuildId: shell.guildId }).deliverDue()).toBe(1);
+    expect(transport.posts.map((c) => c.noticeId)).toEqual([mine]);
+    expect((await row(theirs)).attempts).toBe(0);
+  });
+
   it('never delivers a notice twice when two dispatchers share the database', async () => {
     // On Postgres each dispatcher gets a connection pool of its own, as two processes would.
     let second: DatabaseHandle | undefined;
