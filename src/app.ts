@@ -29,15 +29,24 @@ export async function startBot(config: Config, logger: Logger, options: Interact
     rest: config.DISCORD_API_URL ? { api: config.DISCORD_API_URL } : {},
   });
   const interactions = createInteractionHandler(commands, core.ctx, options);
-  client.on(Events.InteractionCreate, (interaction) => void interactions.handle(interaction));
+  // Commands still running at shutdown finish (against an open database) before anything closes.
+  const running = new Set<Promise<void>>();
+  let accepting = true;
+  client.on(Events.InteractionCreate, (interaction) => {
+    if (!accepting) return;
+    const handled = interactions.handle(interaction).finally(() => running.delete(handled));
+    running.add(handled);
+  });
   client.on(Events.Error, (err) => logger.error({ err }, 'discord client error'));
 
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
     stopped = true;
+    accepting = false;
+    await Promise.allSettled([...running]);
     interactions.close();
-    await core.stop();
+    await core.stop(); // the dispatcher may still be posting through the client: close it after
     await client.destroy();
     logger.info('stopped');
   };

@@ -198,3 +198,22 @@ describe.each(testBackends())('slash commands end to end (%s)', (backend) => {
     }
   });
 });
+
+describe('shutting down', () => {
+  it('lets a command that is still running finish before the database closes', async () => {
+    const h = await startHarness();
+    try {
+      const address = fresh();
+      h.chain.fund(address, 4_200n);
+      await h.reply('track', { address });
+      h.api.latencyMs = 800;
+      const interaction = h.run('balance', { address, fresh: true });
+      await expect.poll(() => interaction.callbacks.length).toBe(1); // deferred, now asking the provider
+      const stopping = h.bot.stop();
+      expect(visibleText(await interaction.reply())).toContain('0.00004200 BTC');
+      await stopping;
+    } finally {
+      await h.close();
+    }
+  });
+});
