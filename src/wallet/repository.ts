@@ -175,14 +175,26 @@ export function createWalletRepository({ db }: { db: Database }) {
           balanceUpdatedAt: at,
           txsUpdatedAt: at,
         };
-        // The upsert also locks the row, so concurrent writers of this address take turns and each
-        // compares against what the previous one stored. xmax = 0 only for a freshly inserted row.
-        const [upserted] = await tx
-          .insert(addresses)
-          .values({ address, ...values })
-          .onConflictDoUpdate({ target: addresses.address, set: values })
-          .returning({ inserted: sql<boolean>`(xmax = 0)` });
-        const isNewAddress = upserted?.inserted === true;
+        // The write also locks the row, so concurrent writers of this address take turns and each
+        // compares against what the previous one stored. Only tracking may create the row (xmax = 0
+        // tells a fresh insert): a refresh that lost a race with the last /untrack must not bring
+        // the address back with nobody watching it.
+        const [written] = watch
+          ? await tx
+              .insert(addresses)
+              .values({ address, ...values })
+              .onConflictDoUpdate({ target: addresses.address, set: values })
+              .returning({ inserted: sql<boolean>`(xmax = 0)` })
+          : await tx
+              .update(addresses)
+              .set(values)
+              .where(eq(addresses.address, address))
+              .returning({ inserted: sql<boolean>`false` });
+        if (!written) {
+          const nothing: AddressChanges = { address, balance: history.balance.balance, isNewAddress: false, added: [], confirmed: [], vanished: [] };
+          return { changes: nothing, watchAdded: false };
+        }
+        const isNewAddress = written.inserted === true;
 
         // What we had of these transactions, and every stored one still unconfirmed.
         const before = new Map<string, number | null>();

@@ -200,6 +200,21 @@ describe.each(testBackends())('wallet on %s', (backend) => {
       expect(txs.map((t) => t.net)).toEqual([90_000n]);
     });
 
+    it('does not bring back an address whose last watch went while a refresh was under way', async () => {
+      const address = fresh();
+      chain.fund(address, 3_000n);
+      await wallet.track({ guildId: GUILD_A, userId: USER, address });
+      const before = await rowCounts();
+      api.latencyMs = 300;
+      now = new Date(now.getTime() + 60_000);
+      const refreshing = wallet.refresh(address);
+      await expect.poll(() => api.requests.length > 0 && api.requests.at(-1)!.path === `/rawaddr/${address}`).toBe(true);
+      await wallet.untrack({ guildId: GUILD_A, address });
+      await refreshing;
+      api.latencyMs = 0;
+      expect(await rowCounts()).toEqual({ addresses: before.addresses - 1, watches: before.watches - 1, transactions: before.transactions - 1, links: before.links - 1 });
+    });
+
     it('says the address is not tracked when this server does not track it', async () => {
       const address = fresh();
       await wallet.track({ guildId: GUILD_B, userId: USER, address });
