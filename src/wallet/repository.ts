@@ -264,7 +264,8 @@ export function createWalletRepository({ db }: { db: Database }) {
         const inserted = await tx
           .insert(watches)
           .values({ guildId: watch.guildId, address, label: watch.label, addedBy: watch.addedBy, createdAt: at })
-          .onConflictDoNothing()
+          // Only "this server has it already" is expected; a label clash must fail loudly.
+          .onConflictDoNothing({ target: [watches.guildId, watches.address] })
           .returning({ address: watches.address });
         return { changes, watchAdded: inserted.length > 0 };
       });

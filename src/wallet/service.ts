@@ -84,6 +84,13 @@ export function createWalletService({
     }
   }
 
+  /** A unique violation on a label becomes the label-taken error; anything else stays as it is. */
+  async function labelClash(err: unknown, guildId: string, label: string): Promise<unknown> {
+    if (!isUniqueViolation(err)) return err;
+    const clash = await repo.findWatchByLabel(guildId, label);
+    return createLabelTakenError(label, clash?.address ?? 'another address');
+  }
+
   /** Store a history and let the outbox see what changed, in one transaction. */
   async function store(history: AddressHistory, watch?: NewWatch) {
     const at = clock();
@@ -169,7 +176,12 @@ export function createWalletService({
       const history: AddressHistory = await ask('history', address, () =>
         provider.getHistory(address, stored ? { knownTxids } : { onProgress: input.onProgress }),
       );
-      const { watchAdded, at } = await store(history, { guildId: input.guildId, label, addedBy: input.userId });
+      const { watchAdded, at } = await store(history, { guildId: input.guildId, label, addedBy: input.userId }).catch(
+        async (err: unknown) => {
+          // Someone gave another address this label since the check: the unique index said no.
+          throw label ? await labelClash(err, input.guildId, label) : err;
+        },
+      );
       if (!watchAdded) throw createAlreadyTrackedError(address, label);
       logger.info({ guildId: input.guildId, address, txs: history.txs.length }, 'tracked');
       return { address, label, balance: history.balance.balance, txCount: history.balance.txCount, asOf: at };
@@ -207,9 +219,7 @@ export function createWalletService({
         renamed = await repo.setLabel(input.guildId, address, label);
       } catch (err) {
         // Someone took the label between the check and the update: the unique index said no.
-        if (!isUniqueViolation(err)) throw err;
-        const clash = await repo.findWatchByLabel(input.guildId, label);
-        throw createLabelTakenError(label, clash?.address ?? 'another address');
+        throw await labelClash(err, input.guildId, label);
       }
       if (!renamed) throw createNotTrackedError(address);
       logger.info({ guildId: input.guildId, address }, 'renamed');

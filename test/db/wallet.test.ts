@@ -119,6 +119,17 @@ describe.each(testBackends())('wallet on %s', (backend) => {
       expect(err.code).toBe('label_taken');
     });
 
+    it('says the label is taken when two addresses are tracked with it at the same moment', async () => {
+      const results = await Promise.allSettled([
+        wallet.track({ guildId: GUILD_A, userId: USER, address: fresh(), label: 'twin' }),
+        wallet.track({ guildId: GUILD_A, userId: USER, address: fresh(), label: 'Twin' }),
+      ]);
+      expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+      const refused = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+      expect(refused.reason).toBeInstanceOf(UserError);
+      expect((refused.reason as UserError).code).toBe('label_taken');
+    });
+
     it('changes nothing when the provider is down', async () => {
       const before = await rowCounts();
       api.failNext(/rawaddr/, { status: 500, body: '{"error":"server-error","message":"Internal Server Error"}' });
