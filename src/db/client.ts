@@ -104,5 +104,14 @@ async function openPglite(dataDir: string | undefined): Promise<DatabaseHandle> 
 
 /** For logs: never print a password. */
 export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:/@]+):[^@/]*@/, '//$1:***@');
+  if (!/^postgres(ql)?:/.test(url)) return url; // file: and memory: carry no secrets
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    const query = parsed.search ? '?…' : ''; // ?password=… and friends
+    parsed.search = '';
+    return parsed.toString() + query;
+  } catch {
+    return 'postgres://…';
+  }
 }

@@ -44,6 +44,8 @@ export function createSync({ wallet, provider, logger }: { wallet: WalletService
         logger.warn({ err, address: stored.address }, 'sync of an address failed; will retry next time');
       }
     }
+    // An aborted pass is not a completed one: say so to the scheduler (what it stored is kept).
+    signal?.throwIfAborted();
     logger.info(report, 'sync done');
     return report;
   };

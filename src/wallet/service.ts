@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { isValidAddress, type Network, parseAddress } from '../chain/address.js';
-import type { AddressBalance, AddressHistory, ChainProvider } from '../chain/provider.js';
+import { type AddressBalance, type AddressHistory, type ChainProvider, ProviderError } from '../chain/provider.js';
 import { createCoalescer } from './coalesce.js';
 import type { Database } from '../db/client.js';
 import {
@@ -80,7 +80,8 @@ export function createWalletService({
     } catch (err) {
       if (isUserError(err)) throw err;
       logger.warn({ err, address, provider: provider.name }, `provider failed: ${what}`);
-      throw createProviderUnavailableError(provider.name, err);
+      // Name the service that failed: after failover, provider.name is the last one that answered.
+      throw createProviderUnavailableError(err instanceof ProviderError ? err.provider : provider.name, err);
     }
   }
 

@@ -116,4 +116,11 @@ describe('redactUrl', () => {
   it('hides the password of a database URL', () => {
     expect(redactUrl('postgres://bot:s3cret@db:5432/satbell')).toBe('postgres://bot:***@db:5432/satbell');
   });
+
+  it('hides passwords with awkward characters, and passwords in the query', () => {
+    expect(redactUrl('postgres://bot:a%2Fb%40c@db/satbell')).toBe('postgres://bot:***@db/satbell');
+    expect(redactUrl('postgresql://db/satbell?user=bot&password=s3cret')).toBe('postgresql://db/satbell?…');
+    expect(redactUrl('postgres://bot:pa/ss@db/x')).not.toContain('ss@');
+    expect(redactUrl('file:./data/satbell')).toBe('file:./data/satbell');
+  });
 });
