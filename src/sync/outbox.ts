@@ -1,7 +1,8 @@
 import { and, count, eq, inArray, isNull, lt, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { Database } from '../db/client.js';
-import { guildSettings, type NoticePayload, notices } from '../db/schema.js';
+import { type NoticePayload, notices } from '../db/schema.js';
+import { createSettingsService } from './settings.js';
 
 export interface Notice {
   id: bigint;
@@ -76,6 +77,7 @@ export function createNoticeDispatcher({
   guildId,
   exceptGuildId,
 }: DispatcherOptions) {
+  const settings = createSettingsService({ db });
   let running = false;
   /** deliverDue may also be called without start(), e.g. by tests; only a started loop stops early */
   let started = false;
@@ -134,10 +136,7 @@ export function createNoticeDispatcher({
           lastError: null,
         })
         .where(eq(notices.id, notice.id));
-      await db
-        .update(guildSettings)
-        .set({ lastDeliveryError: null, lastDeliveryErrorAt: null })
-        .where(and(eq(guildSettings.guildId, notice.guildId), sql`${guildSettings.lastDeliveryError} is not null`));
+      await settings.clearDeliveryError(notice.guildId);
       log.debug({ messageId, version: notice.version }, notice.messageId ? 'notice edited' : 'notice posted');
     } catch (err) {
       const failure = err instanceof DeliveryError ? err : new DeliveryError(String((err as Error)?.message ?? err), 'transient', { cause: err });
@@ -159,10 +158,7 @@ export function createNoticeDispatcher({
             .update(notices)
             .set({ failedAt: sql`now()`, claimedUntil: null, lastError: failure.message })
             .where(eq(notices.id, notice.id));
-          await tx
-            .update(guildSettings)
-            .set({ lastDeliveryError: failure.message, lastDeliveryErrorAt: sql`now()` })
-            .where(eq(guildSettings.guildId, notice.guildId));
+          await createSettingsService({ db: tx }).recordDeliveryError(notice.guildId, failure.message, new Date());
         });
       } else {
         const delay = backoffMs(notice.attempts);

@@ -52,11 +52,3 @@ export function createChainProvider({
   );
   return createFailoverProvider(built, { logger, cooldownMs, now: clock && (() => clock.now()) });
 }
-
-export { createBlockchainInfoProvider, blockchainInfoPolicy } from './blockchain-info.js';
-export { createEsploraProvider, esploraPolicy } from './esplora.js';
-export { createFailoverProvider } from './failover.js';
-export type { FailoverOptions, FailoverProvider } from './failover.js';
-export type { HttpOptions, RetryOptions } from './http.js';
-export { createRateLimiter, systemClock } from './limiter.js';
-export type { Clock, RateLimiter, RateLimiterOptions } from './limiter.js';
