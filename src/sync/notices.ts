@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { and, eq, inArray, isNotNull, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNotNull, type SQL, sql } from 'drizzle-orm';
 import type { ChainTx } from '../chain/provider.js';
 import type { Database } from '../db/client.js';
 import { guildSettings, type NoticePayload, notices, watches } from '../db/schema.js';
@@ -114,10 +114,7 @@ function runningBalances(balance: bigint, newestFirst: ChainTx[]): Map<string, b
 async function markConfirmed(tx: Database, confirmed: ChainTx[]): Promise<void> {
   for (const t of confirmed) {
     const patch: Partial<NoticePayload> = { status: 'confirmed', blockHeight: t.blockHeight, time: t.time.toISOString() };
-    await tx
-      .update(notices)
-      .set({ payload: sql`${notices.payload} || ${JSON.stringify(patch)}::jsonb`, version: sql`${notices.version} + 1` })
-      .where(and(eq(notices.kind, 'tx'), eq(notices.txid, t.txid), sql`${notices.payload}->>'status' <> 'confirmed'`));
+    await patchNotices(tx, patch, and(eq(notices.txid, t.txid), sql`${notices.payload}->>'status' <> 'confirmed'`));
   }
 }
 
@@ -128,10 +125,7 @@ async function markConfirmed(tx: Database, confirmed: ChainTx[]): Promise<void> 
 async function markVanished(tx: Database, changes: AddressChanges): Promise<void> {
   const replacement = changes.added.find((t) => t.blockHeight === null)?.txid ?? null;
   const patch: Partial<NoticePayload> = replacement ? { status: 'replaced', replacedBy: replacement } : { status: 'dropped' };
-  await tx
-    .update(notices)
-    .set({ payload: sql`${notices.payload} || ${JSON.stringify(patch)}::jsonb`, version: sql`${notices.version} + 1` })
-    .where(and(eq(notices.kind, 'tx'), inArray(notices.txid, changes.vanished)));
+  await patchNotices(tx, patch, inArray(notices.txid, changes.vanished));
 }
 
 /**
@@ -159,12 +153,17 @@ async function markReturned(tx: Database, added: ChainTx[]): Promise<void> {
         t.blockHeight === null
           ? { status: 'unconfirmed', replacedBy: null }
           : { status: 'confirmed', blockHeight: t.blockHeight, time: t.time.toISOString(), replacedBy: null };
-      await tx
-        .update(notices)
-        .set({ payload: sql`${notices.payload} || ${JSON.stringify(patch)}::jsonb`, version: sql`${notices.version} + 1` })
-        .where(and(eq(notices.kind, 'tx'), eq(notices.txid, t.txid), sql`${notices.payload}->>'status' in ('replaced', 'dropped')`));
+      await patchNotices(tx, patch, and(eq(notices.txid, t.txid), sql`${notices.payload}->>'status' in ('replaced', 'dropped')`));
     }
   }
+}
+
+/** Change what transaction notices say (merged into their payload) and mark them for an edit. */
+async function patchNotices(tx: Database, patch: Partial<NoticePayload>, where: SQL | undefined): Promise<void> {
+  await tx
+    .update(notices)
+    .set({ payload: sql`${notices.payload} || ${JSON.stringify(patch)}::jsonb`, version: sql`${notices.version} + 1` })
+    .where(and(eq(notices.kind, 'tx'), where));
 }
 
 const abs = (n: bigint) => (n < 0n ? -n : n);
