@@ -79,11 +79,12 @@ describe.each(testBackends())('lease coordinator on %s', (backend) => {
   });
 
   it('lets another process take over once a dead holder’s lease expires', async () => {
+    const taken = performance.now();
     expect(await a.shouldRun(slot(0), SHORT)).toBe(true); // A is killed: it never completes
     expect(await b.shouldRun(slot(1), SHORT)).toBe(false);
-    const after = await electedWithin(b, 2_000);
-    expect(after).toBeDefined();
-    expect(after!).toBeGreaterThan(SHORT / 2);
+    expect(await electedWithin(b, 2_000)).toBeDefined();
+    // Not before the lease ran out, however slow the machine (timer granularity aside).
+    expect(performance.now() - taken).toBeGreaterThanOrEqual(SHORT - 20);
     // Were A only stalled, it learns it has lost the lease, and its late completion frees nothing.
     expect(await a.renew(job, SHORT)).toBe(false);
     await a.onComplete(slot(0));
@@ -92,13 +93,16 @@ describe.each(testBackends())('lease coordinator on %s', (backend) => {
   });
 
   it('keeps a renewed lease past its ttl', async () => {
-    expect(await a.shouldRun(job, SHORT)).toBe(true);
-    for (let beat = 0; beat < 6; beat++) {
-      await sleep(SHORT / 3);
-      expect(await a.renew(job, SHORT)).toBe(true);
-      expect(await b.shouldRun(job, SHORT)).toBe(false);
+    // Wide margins: a loaded CI machine must not let a heartbeat arrive after the lease ran out.
+    const ttl = 1_500;
+    expect(await a.shouldRun(job, ttl)).toBe(true);
+    for (let beat = 0; beat < 7; beat++) {
+      await sleep(ttl / 5);
+      expect(await a.renew(job, ttl)).toBe(true);
+      expect(await b.shouldRun(job, ttl)).toBe(false);
     }
-    expect(await electedWithin(b, 2_000)).toBeGreaterThan(SHORT / 2);
+    // 2.1 s after it was taken, well past one ttl, the lease still held; once beats stop it goes.
+    expect(await electedWithin(b, 5_000)).toBeDefined();
     await b.onComplete(job);
   });
 
