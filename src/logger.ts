@@ -49,7 +49,7 @@ const PATTERNS: [RegExp, string | ((match: string, ...groups: string[]) => strin
   // Interaction tokens let anyone answer as the bot for 15 minutes; they ride in these URLs.
   [/(\/interactions\/\d+\/)[^/?#\s"'\\]+/g, `$1${CENSOR}`],
   [/(\/webhooks\/\d+\/)[^/?#\s"'\\]+/g, `$1${CENSOR}`],
-  // What an interaction or a webhook token looks like (base64 of "interaction:…" or 68 url-safe characters).
+  // An interaction token on its own: it starts with "interaction:" in base64.
   [/aW50ZXJhY3Rpb246[A-Za-z0-9_-]+/g, CENSOR],
   // A bot token: the bot's id in base64, a timestamp and an HMAC, dot-separated.
   [/[A-Za-z0-9_-]{23,28}\.[A-Za-z0-9_-]{6,7}\.[A-Za-z0-9_-]{27,}/g, CENSOR],

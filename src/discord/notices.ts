@@ -67,8 +67,8 @@ export function createDiscordNoticeTransport(rest: REST, links: ExplorerLinks, b
         })) as RESTGetAPIChannelMessagesResult;
       } catch (err) {
         const failure = classify(err, notice);
-        // A channel the bot cannot read (no Read Message History) may still take posts: leave
-        // the verdict to the post, which carries the nonce.
+        // A channel the bot may not read can still take its posts: leave the verdict to the
+        // post, which carries the nonce.
         if (failure.kind === 'permanent') return null;
         throw failure;
       }
