@@ -60,7 +60,7 @@ export async function startBot(config: Config, logger: Logger, options: Interact
       { user: readyClient.user.tag, guilds: readyClient.guilds.cache.size, scope: config.DISCORD_GUILD_ID ?? 'global' },
       'ready: commands registered',
     );
-    core.startBackground(createDiscordNoticeTransport(client.rest, core.ctx.links), { exceptGuildId: SHELL_GUILD_ID });
+    core.startBackground(createDiscordNoticeTransport(client.rest, core.ctx.links, readyClient.user.id), { exceptGuildId: SHELL_GUILD_ID });
     return { client: readyClient, database: core.database, syncNow: core.syncNow, stop };
   } catch (err) {
     await stop();

@@ -2,7 +2,7 @@ import 'dotenv/config';
 import { startBot } from './app.js';
 import { ConfigError, loadConfig } from './config/index.js';
 import { LockedError } from './db/lockfile.js';
-import { createLogger } from './logger.js';
+import { configuredSecrets, createLogger, createScrubber } from './logger.js';
 
 let config;
 try {
@@ -13,7 +13,8 @@ try {
   process.exit(1);
 }
 
-const logger = createLogger(config.LOG_LEVEL);
+const secrets = configuredSecrets(config);
+const logger = createLogger(config.LOG_LEVEL, { secrets });
 try {
   const bot = await startBot(config, logger);
   const shutdown = (signal: string) => {
@@ -30,6 +31,20 @@ try {
   process.once('SIGTERM', shutdown);
 } catch (err) {
   if (err instanceof LockedError) console.error(err.message);
-  else logger.fatal({ err }, 'could not start');
+  else {
+    logger.fatal({ err }, 'could not start');
+    // A line for whoever runs it, whatever LOG_LEVEL says; scrubbed like the logs, since an error
+    // about the database may quote its URL.
+    console.error(createScrubber(secrets)(`satbell could not start: ${describeError(err)}`));
+  }
   process.exit(1);
+}
+
+/** An error's message and those of its causes, on one line. */
+function describeError(err: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = err; e !== undefined && parts.length < 5; e = (e as { cause?: unknown })?.cause) {
+    parts.push(e instanceof Error ? e.message : String(e));
+  }
+  return parts.join(': ');
 }

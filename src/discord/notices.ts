@@ -1,4 +1,12 @@
-import { DiscordAPIError, HTTPError, type REST, RESTJSONErrorCodes, Routes, type RESTPostAPIChannelMessageResult } from 'discord.js';
+import {
+  DiscordAPIError,
+  HTTPError,
+  type REST,
+  RESTJSONErrorCodes,
+  Routes,
+  type RESTGetAPIChannelMessagesResult,
+  type RESTPostAPIChannelMessageResult,
+} from 'discord.js';
 import { DeliveryError, type Notice, type NoticeTransport } from '../sync/outbox.js';
 import type { ExplorerLinks } from './render/format.js';
 import { renderNotice } from './render/notice.js';
@@ -14,10 +22,21 @@ const PERMANENT = new Set<number>([
   RESTJSONErrorCodes.InvalidFormBodyOrContentType,
 ]);
 
-/** Notices posted and edited through Discord's REST API. */
-export function createDiscordNoticeTransport(rest: REST, links: ExplorerLinks): NoticeTransport {
+/** How many of a channel's newest messages are searched for a notice whose post may have landed. */
+const LOOKUP_LIMIT = 100;
+
+/**
+ * The line in a notice's footer that lets the bot recognise its own post later: Discord returns a
+ * message's nonce only in the answer to the post, never when the channel is read.
+ */
+export function noticeMarker(notice: Pick<Notice, 'nonce'>): string {
+  return `satbell · ${notice.nonce}`;
+}
+
+/** Notices posted and edited through Discord's REST API, as the bot user `botUserId`. */
+export function createDiscordNoticeTransport(rest: REST, links: ExplorerLinks, botUserId: string): NoticeTransport {
   const body = (notice: Notice) => ({
-    embeds: [renderNotice(notice, links)],
+    embeds: [{ ...renderNotice(notice, links), footer: { text: noticeMarker(notice) } }],
     // Labels are user input: a notice never pings anyone.
     allowed_mentions: { parse: [] },
   });
@@ -39,6 +58,23 @@ export function createDiscordNoticeTransport(rest: REST, links: ExplorerLinks): 
       } catch (err) {
         throw classify(err, notice);
       }
+    },
+    async findPosted(notice) {
+      let recent: RESTGetAPIChannelMessagesResult;
+      try {
+        recent = (await rest.get(Routes.channelMessages(notice.channelId), {
+          query: new URLSearchParams({ limit: String(LOOKUP_LIMIT) }),
+        })) as RESTGetAPIChannelMessagesResult;
+      } catch (err) {
+        const failure = classify(err, notice);
+        // A channel the bot may not read can still take its posts: leave the verdict to the
+        // post, which carries the nonce.
+        if (failure.kind === 'permanent') return null;
+        throw failure;
+      }
+      const marker = noticeMarker(notice);
+      const found = recent.find((m) => m.author.id === botUserId && m.embeds.some((e) => e.footer?.text === marker));
+      return found?.id ?? null;
     },
   };
 }

@@ -5,7 +5,7 @@ import { type Core, openCore } from '../core.js';
 import { redactUrl } from '../db/client.js';
 import { LockedError } from '../db/lockfile.js';
 import { commands } from '../discord/commands/index.js';
-import { createLogger } from '../logger.js';
+import { configuredSecrets, createLogger } from '../logger.js';
 import { countUndelivered } from '../sync/outbox.js';
 import { createTerminalNoticeTransport } from './notices.js';
 import { createShell, SHELL_CHANNEL_ID, SHELL_GUILD_ID } from './session.js';
@@ -22,7 +22,7 @@ try {
   console.error(err.message);
   process.exit(1);
 }
-const logger = createLogger(config.LOG_LEVEL, pino.destination({ dest: 2, sync: true }));
+const logger = createLogger(config.LOG_LEVEL, { destination: pino.destination({ dest: 2, sync: true }), secrets: configuredSecrets(config) });
 
 let core: Core;
 try {

@@ -18,5 +18,9 @@ export function createTerminalNoticeTransport(print: (text: string) => void, lin
     async edit(notice) {
       show(notice, 'updated: ');
     },
+    // A print cannot land unanswered: a notice never posted has no message to find.
+    async findPosted() {
+      return null;
+    },
   };
 }

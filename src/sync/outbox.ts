@@ -22,6 +22,11 @@ export interface NoticeTransport {
   post(notice: Notice): Promise<{ messageId: string }>;
   /** Make an existing message say what the notice says now. Safe to repeat. */
   edit(notice: Notice & { messageId: string }): Promise<void>;
+  /**
+   * The message an earlier post of this notice created, if the channel shows one: that post may
+   * have landed with its answer lost. Null when there is none, or when the channel cannot be read.
+   */
+  findPosted(notice: Notice): Promise<string | null>;
 }
 
 /** A delivery that failed. Permanent ones (channel gone, no permission) are never retried. */
@@ -116,6 +121,16 @@ export function createNoticeDispatcher({
     const log = logger.child({ noticeId: String(notice.id), guildId: notice.guildId, channelId: notice.channelId });
     try {
       let messageId = notice.messageId;
+      if (!messageId && notice.attempts > 1) {
+        // Attempted before and no message recorded: that post may have landed with its answer lost.
+        // Discord remembers a nonce for a few minutes only, and a retry after a longer outage would
+        // show a second message. Look in the channel first, and edit what is there.
+        messageId = await transport.findPosted(notice);
+        if (messageId) {
+          await db.update(notices).set({ messageId }).where(eq(notices.id, notice.id));
+          log.info({ messageId }, 'found the notice posted by an earlier attempt; editing it');
+        }
+      }
       if (messageId) await transport.edit({ ...notice, messageId });
       else {
         messageId = (await transport.post(notice)).messageId;

@@ -200,12 +200,81 @@ describe.each(testBackends())('notice dispatcher on %s', (backend) => {
 
     await dispatcher().deliverDue();
 
-    // The retry carried the same nonce, so Discord handed back the message it already had.
-    expect(transport.posts).toHaveLength(2);
-    expect(new Set(transport.posts.map((c) => c.nonce)).size).toBe(1);
+    // The retry looked in the channel first, found the first post and edited it: no second post.
     const shown = channels.inChannel(guild.channelId);
     expect(shown).toHaveLength(1);
+    expect(transport.posts).toHaveLength(1);
+    expect(transport.finds).toEqual([{ noticeId: id, found: shown[0]!.id }]);
+    expect(transport.edits.map((c) => c.messageId)).toEqual([shown[0]!.id]);
     expect(await row(id)).toMatchObject({ messageId: shown[0]!.id, deliveredVersion: 1 });
+  });
+
+  it('edits the message a lost post left, even after Discord forgot its nonce', async () => {
+    const guild = await newGuild();
+    const id = await addNotice(guild);
+    let lost = 1;
+    transport.after = (op) => {
+      if (op === 'post' && lost-- > 0) {
+        // A long outage follows: by the retry, a post with the same nonce would show twice.
+        channels.forgetNonces();
+        throw new DeliveryError('Discord answered 503', 'transient');
+      }
+    };
+    await confirm(id);
+
+    await dispatcher().deliverDue();
+
+    const shown = channels.inChannel(guild.channelId);
+    expect(shown).toEqual([expect.objectContaining({ version: 2 })]);
+    expect(transport.posts).toHaveLength(1);
+    expect(await row(id)).toMatchObject({ messageId: shown[0]!.id, deliveredVersion: 2 });
+  });
+
+  it('looks for nothing on a first attempt, and posts again with the same nonce when the channel shows no earlier post', async () => {
+    const guild = await newGuild();
+    const id = await addNotice(guild);
+    let failures = 1;
+    transport.before = (op) => {
+      if (op === 'post' && failures-- > 0) throw new DeliveryError('Discord answered 503', 'transient');
+    };
+
+    await dispatcher().deliverDue();
+
+    expect(transport.finds).toEqual([{ noticeId: id, found: null }]);
+    expect(transport.posts.map((c) => [c.nonce, c.error ? 'failed' : 'ok'])).toEqual([
+      [(await row(id)).nonce, 'failed'],
+      [(await row(id)).nonce, 'ok'],
+    ]);
+    expect(channels.inChannel(guild.channelId)).toHaveLength(1);
+  });
+
+  it('posts nothing while the channel cannot be searched, and retries the search later', async () => {
+    const guild = await newGuild();
+    const id = await addNotice(guild);
+    let lost = 1;
+    transport.after = (op) => {
+      if (op === 'post' && lost-- > 0) {
+        channels.forgetNonces();
+        throw new DeliveryError('Discord answered 503', 'transient');
+      }
+    };
+    let unreadable = 2;
+    transport.beforeFind = () => {
+      if (unreadable-- > 0) throw new DeliveryError('Discord answered 503', 'transient');
+    };
+    const d = dispatcher({ backoffMs: () => 50 });
+
+    await d.deliverDue();
+    for (let i = 0; i < 3; i++) {
+      await sleep(80);
+      await d.deliverDue();
+    }
+
+    expect(transport.finds.map((f) => (f.error ? 'failed' : f.found))).toEqual(['failed', 'failed', transport.posts[0]!.messageId]);
+    expect(transport.posts).toHaveLength(1);
+    const shown = channels.inChannel(guild.channelId);
+    expect(shown).toHaveLength(1);
+    expect(await row(id)).toMatchObject({ messageId: shown[0]!.id, deliveredVersion: 1, lastError: null });
   });
 
   it('brings a re-posted message up to date when the notice changed after a crash mid-post', async () => {
@@ -217,8 +286,8 @@ describe.each(testBackends())('notice dispatcher on %s', (backend) => {
     void createNoticeDispatcher({ db: database.db, transport: crashed, logger, claimMs: 300 }).deliverDue();
     await expect.poll(() => crashed.calls.length).toBe(1);
 
-    // Meanwhile the transaction confirms; the restarted dispatcher re-posts with the same nonce
-    // and Discord hands back the message as first posted.
+    // Meanwhile the transaction confirms; the restarted dispatcher finds the message as first
+    // posted in the channel.
     await confirm(id);
     await sleep(400);
     expect(await dispatcher().deliverDue()).toBe(1);
@@ -417,7 +486,7 @@ describe.each(testBackends())('notice dispatcher on %s', (backend) => {
     }
   });
 
-  it('retries a notice whose dispatcher died mid-delivery once its claim expires, with the same nonce', async () => {
+  it('retries a notice whose dispatcher died mid-delivery once its claim expires, and edits the message it posted', async () => {
     const guild = await newGuild();
     const id = await addNotice(guild);
     // The post reaches Discord, then the process dies before recording it.
@@ -437,10 +506,11 @@ describe.each(testBackends())('notice dispatcher on %s', (backend) => {
     // ...and retries it once the claim has expired.
     await sleep(600);
     expect(await d.deliverDue()).toBe(1);
-    expect(transport.posts).toHaveLength(1);
-    expect(transport.posts[0]!.nonce).toBe(crashed.posts[0]!.nonce);
+    expect(transport.posts).toHaveLength(0);
     const shown = channels.inChannel(guild.channelId);
     expect(shown).toHaveLength(1);
+    expect(transport.finds).toEqual([{ noticeId: id, found: crashed.posts[0]!.messageId }]);
+    expect(transport.edits.map((c) => c.messageId)).toEqual([shown[0]!.id]);
     expect(await row(id)).toMatchObject({ messageId: shown[0]!.id, deliveredVersion: 1, claimedUntil: null, attempts: 2 });
   });
 

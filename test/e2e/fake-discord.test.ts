@@ -352,6 +352,64 @@ describe('the fake Discord', () => {
     expect(fake.channelMessages(ALERTS)).toMatchObject([{ id: first.id, content: 'Received 0.00120000 BTC', nonce: 'notice-42' }]);
   });
 
+  it('forgets a nonce after its window: the same post then creates a second message', async () => {
+    let now = Date.now();
+    const { fake, client } = await startBot({ nonceWindowMs: 2_000, now: () => now });
+    const channel = (await client.channels.fetch(ALERTS)) as TextChannel;
+
+    const first = await channel.send({ content: 'Received', nonce: 'notice-7', enforceNonce: true });
+    now += 2_001;
+    const second = await channel.send({ content: 'Received', nonce: 'notice-7', enforceNonce: true });
+
+    expect(second.id).not.toBe(first.id);
+    expect(fake.channelMessages(ALERTS)).toHaveLength(2);
+  });
+
+  it('pages channel history newest first, with limit, before and after, and no nonce', async () => {
+    const { client } = await startBot();
+    const channel = (await client.channels.fetch(ALERTS)) as TextChannel;
+    const sent: string[] = [];
+    for (let i = 0; i < 5; i++) sent.push((await channel.send({ content: `m${i}`, nonce: `n${i}`, enforceNonce: true })).id);
+    type Listed = { id: string; content: string; nonce?: string }[];
+    const list = (query: Record<string, string>) =>
+      client.rest.get(Routes.channelMessages(ALERTS), { query: new URLSearchParams(query) }) as Promise<Listed>;
+
+    expect((await list({})).map((m) => m.content)).toEqual(['m4', 'm3', 'm2', 'm1', 'm0']);
+    expect((await list({ limit: '2' })).map((m) => m.content)).toEqual(['m4', 'm3']);
+    expect((await list({ limit: '2', before: sent[3]! })).map((m) => m.content)).toEqual(['m2', 'm1']);
+    expect((await list({ limit: '2', after: sent[0]! })).map((m) => m.content)).toEqual(['m2', 'm1']);
+    expect((await list({})).some((m) => 'nonce' in m)).toBe(false);
+    await expect(list({ limit: '101' })).rejects.toMatchObject({ status: 400, code: 50035 });
+    await expect(list({ limit: '0' })).rejects.toMatchObject({ status: 400, code: 50035 });
+  });
+
+  it('can carry out a post and then lose its answer, by a 503 or a dropped connection', async () => {
+    const { fake, client } = await startBot();
+    const post = { method: 'POST', path: new RegExp(`^/channels/${ALERTS}/messages$`) };
+    const send = (content: string) =>
+      client.rest.post(Routes.channelMessages(ALERTS), { body: { content } }).then(
+        () => 'answered',
+        () => 'failed',
+      );
+
+    // discord.js retries a 503 three times: the first try lands, the retries are refused.
+    fake.failNext(post, { status: 503, committed: true });
+    fake.failNext(post, { status: 503 }, 3);
+    expect(await send('after a 503')).toBe('failed');
+    // A connection closed without an answer is not retried.
+    fake.failNext(post, { status: 0, committed: true, dropConnection: true });
+    expect(await send('after a drop')).toBe('failed');
+
+    expect(fake.channelMessages(ALERTS).map((m) => m.content)).toEqual(['after a 503', 'after a drop']);
+    expect(fake.requests.filter((r) => post.path.test(r.path)).map((r) => [r.status, r.committed ?? false])).toEqual([
+      [503, true], [503, false], [503, false], [503, false],
+      [0, true],
+    ]);
+    fake.failNext(post, { status: 503 }, 100);
+    fake.clearFailures();
+    expect(await send('once it is over')).toBe('answered');
+  });
+
   it('edits a channel post and keeps what it said before', async () => {
     const { fake, client } = await startBot();
     const channel = (await client.channels.fetch(ALERTS)) as TextChannel;

@@ -88,6 +88,7 @@ export async function startFakeDiscord(opts: FakeDiscordOptions = {}): Promise<F
     autocomplete: (input) => interactions.autocomplete(input),
     channelMessages: (channelId) => channelMessages.inChannel(channelId).map((m) => state.snapshot(m)),
     failNext: (match, response, times) => router.failNext(match, response, times),
+    clearFailures: () => router.clearFailures(),
     deleteChannel(channelId) {
       const channel = state.liveChannel(channelId);
       if (!channel) throw new Error(`deleteChannel: no channel ${channelId}`);

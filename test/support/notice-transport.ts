@@ -13,8 +13,9 @@ export interface ShownMessage {
 
 /**
  * The channels notices end up in, as Discord keeps them: a post whose nonce is already known gives
- * back the message it created (`enforce_nonce`) instead of showing a second one; an edit of a
- * message that is not there fails with 'message_gone'. Several transports (processes) may share one.
+ * back the message it created (`enforce_nonce`) instead of showing a second one, until
+ * `forgetNonces()` says Discord's window has passed; an edit of a message that is not there fails
+ * with 'message_gone'. Several transports (processes) may share one.
  */
 export class NoticeChannels {
   readonly messages = new Map<string, ShownMessage>();
@@ -43,6 +44,16 @@ export class NoticeChannels {
     shown.payload = structuredClone(notice.payload);
     shown.version = notice.version;
     shown.edits++;
+  }
+
+  /** The message a channel shows for this notice's nonce, as the Discord transport recognises its marker. */
+  find(notice: Notice): string | null {
+    return this.inChannel(notice.channelId).find((m) => m.nonce === notice.nonce)?.id ?? null;
+  }
+
+  /** Discord's few minutes of nonce dedupe have passed: a repeated post now shows a second message. */
+  forgetNonces(): void {
+    this.byNonce.clear();
   }
 
   /** someone deleted the message in Discord */
@@ -89,6 +100,10 @@ export class RecordingTransport implements NoticeTransport {
   get edits(): NoticeCall[] {
     return this.calls.filter((c) => c.op === 'edit');
   }
+  /** Looks for an earlier post (findPosted), apart from `calls`: what each found, or the error. */
+  readonly finds: { noticeId: bigint; found: string | null; error?: unknown }[] = [];
+  /** runs before a look-up; may throw (the channel could not be read) */
+  beforeFind: ((notice: Notice) => void | Promise<void>) | undefined;
 
   async post(notice: Notice): Promise<{ messageId: string }> {
     const call = this.record('post', notice, null);
@@ -111,6 +126,19 @@ export class RecordingTransport implements NoticeTransport {
       await this.after?.('edit', notice);
     } catch (err) {
       call.error = err;
+      throw err;
+    }
+  }
+
+  async findPosted(notice: Notice): Promise<string | null> {
+    const find: (typeof this.finds)[number] = { noticeId: notice.id, found: null };
+    this.finds.push(find);
+    try {
+      await this.beforeFind?.(notice);
+      find.found = this.channels.find(notice);
+      return find.found;
+    } catch (err) {
+      find.error = err;
       throw err;
     }
   }

@@ -58,6 +58,7 @@ export class RestRouter {
     this.requests.push(record);
     let reply: Reply;
     let bucket = path;
+    let dropped = false;
     try {
       const parsed = await parseBody(req.headers['content-type'], await readBody(req));
       if (parsed) Object.assign(record, parsed);
@@ -68,14 +69,28 @@ export class RestRouter {
         reply = found.reply;
       } else {
         bucket = found.route.template;
-        reply =
-          (found.route.auth && this.#checkAuth(auth)) ||
-          this.#injectedFailure(method, path) ||
-          (await found.route.handler({ method, path, params: found.params, query: record.query, ...parsed, auth }));
+        const refused = found.route.auth && this.#checkAuth(auth);
+        const injected = refused ? undefined : this.#takeInjected(method, path);
+        if (refused) reply = refused;
+        else if (injected && !injected.committed) reply = failureReply(injected);
+        else {
+          reply = await found.route.handler({ method, path, params: found.params, query: record.query, ...parsed, auth });
+          // Discord did what was asked; the answer the client gets says otherwise, or never comes.
+          if (injected) {
+            record.committed = true;
+            reply = failureReply(injected);
+          }
+        }
+        dropped = injected?.dropConnection === true;
       }
     } catch (error) {
       console.error(`[fake-discord] ${method} ${path} crashed the fake:`, error);
       reply = apiError(500, 0, '500: Internal Server Error');
+    }
+    if (dropped) {
+      record.status = 0;
+      req.socket.destroy();
+      return;
     }
     record.status = reply.status;
     send(res, reply, `${method}:${bucket}`);
@@ -106,11 +121,16 @@ export class RestRouter {
     return apiError(401, 0, '401: Unauthorized');
   }
 
-  #injectedFailure(method: string, path: string): Reply | null {
+  /** Ends every injected failure not used up yet: the outage is over. */
+  clearFailures(): void {
+    this.#injected = [];
+  }
+
+  #takeInjected(method: string, path: string): FailureResponse | undefined {
     const injected = this.#injected.find((i) => i.remaining > 0 && i.method === method && i.path.test(path));
-    if (!injected) return null;
+    if (!injected) return undefined;
     injected.remaining -= 1;
-    return failureReply(injected.response);
+    return injected.response;
   }
 }
 

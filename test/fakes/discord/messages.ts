@@ -114,12 +114,7 @@ export class ChannelMessages {
       return channel ? { status: 200, body: this.state.channelPayload(channel) } : unknownChannel();
     });
     router.route('POST', '/channels/:channel/messages', (req) => this.#create(req));
-    router.route('GET', '/channels/:channel/messages', (req) => {
-      if (!this.state.liveChannel(req.params.channel!)) return unknownChannel();
-      const limit = Math.min(Number(req.query.limit ?? 50), 100);
-      const newestFirst = this.inChannel(req.params.channel!).reverse().slice(0, limit);
-      return { status: 200, body: newestFirst.map((m) => this.state.messagePayload(m)) };
-    });
+    router.route('GET', '/channels/:channel/messages', (req) => this.#list(req));
     router.route('GET', '/channels/:channel/messages/:message', (req) =>
       this.#existing(req, (m) => ({ status: 200, body: this.state.messagePayload(m) })),
     );
@@ -156,14 +151,39 @@ export class ChannelMessages {
     if (body.enforce_nonce === true && nonce !== undefined && nonce !== null) {
       const earlier = this.#nonces.get(key);
       if (earlier && this.state.now() - earlier.createdAt <= this.nonceWindowMs) {
-        return { status: 200, body: this.state.messagePayload(earlier) };
+        return { status: 200, body: this.state.messagePayload(earlier, { withNonce: true }) };
       }
     }
     const invalid = checkMessage(body, req.files, { creating: true });
     if (invalid) return invalid;
     const message = this.state.createMessage({ channelId: channel.id, type: 0, body, files: req.files, nonce: (nonce as string | number | undefined) ?? null });
     if (nonce !== undefined && nonce !== null) this.#nonces.set(key, message);
-    return { status: 200, body: this.state.messagePayload(message) };
+    return { status: 200, body: this.state.messagePayload(message, { withNonce: true }) };
+  }
+
+  /**
+   * A page of the channel's history as Discord gives it: newest first, `limit` 1–100 (50 if left
+   * out), the newest before `before`, or the oldest after `after` (still newest first within the page).
+   */
+  #list(req: RestRequest): Reply {
+    if (!this.state.liveChannel(req.params.channel!)) return unknownChannel();
+    const { limit: rawLimit = '50', before, after, around } = req.query;
+    const errors = new FormErrors();
+    const limit = Number(rawLimit);
+    if (!/^\d+$/.test(rawLimit)) errors.add(['limit'], 'NUMBER_TYPE_COERCE', `Value "${rawLimit}" is not int.`);
+    else if (limit < 1) errors.add(['limit'], 'NUMBER_TYPE_MIN', 'int value should be greater than or equal to 1.');
+    else if (limit > 100) errors.add(['limit'], 'NUMBER_TYPE_MAX', 'int value should be less than or equal to 100.');
+    for (const [key, value] of Object.entries({ before, after, around })) {
+      if (value !== undefined && !/^\d{1,20}$/.test(value)) errors.add([key], 'NUMBER_TYPE_COERCE', `Value "${value}" is not snowflake.`);
+    }
+    const invalid = errors.reply();
+    if (invalid) return invalid;
+    if (around !== undefined) throw new Error('GET /channels/:id/messages?around= is not faked yet; add it to test/fakes/discord/messages.ts');
+    const oldestFirst = this.inChannel(req.params.channel!).sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
+    let page: MessageRecord[];
+    if (after !== undefined) page = oldestFirst.filter((m) => BigInt(m.id) > BigInt(after)).slice(0, limit).reverse();
+    else page = oldestFirst.filter((m) => before === undefined || BigInt(m.id) < BigInt(before)).reverse().slice(0, limit);
+    return { status: 200, body: page.map((m) => this.state.messagePayload(m)) };
   }
 
   #existing(req: RestRequest, then: (m: MessageRecord) => Reply): Reply {

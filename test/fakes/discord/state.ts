@@ -224,7 +224,11 @@ export class DiscordState {
     });
   }
 
-  messagePayload(record: MessageRecord): APIMessage {
+  /**
+   * A message as the REST API returns it. Discord echoes a message's `nonce` in the answer to the
+   * post (and the gateway's MESSAGE_CREATE) only: reading the channel later never shows it.
+   */
+  messagePayload(record: MessageRecord, { withNonce = false } = {}): APIMessage {
     const { current, interaction } = record;
     return {
       id: record.id,
@@ -243,7 +247,7 @@ export class DiscordState {
       pinned: false,
       type: record.type,
       flags: current.flags,
-      ...(record.nonce === null ? {} : { nonce: record.nonce }),
+      ...(record.nonce === null || !withNonce ? {} : { nonce: record.nonce }),
       ...(interaction
         ? {
             webhook_id: this.applicationId,

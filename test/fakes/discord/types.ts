@@ -53,8 +53,10 @@ export interface RecordedRequest {
   files: RecordedFile[];
   /** The Authorization header, or null (interaction callbacks and webhooks send none). */
   auth: string | null;
-  /** The status the fake answered. */
+  /** The status the fake answered; 0 when it closed the connection instead. */
   status: number;
+  /** An injected failure answered a request the fake had carried out (`committed`). */
+  committed?: boolean;
 }
 
 export interface FakeAttachment {
@@ -160,6 +162,10 @@ export interface FailureResponse {
   status: number;
   body?: unknown;
   headers?: Record<string, string>;
+  /** Discord acts on the request (the message is posted) before it answers with this failure. */
+  committed?: boolean;
+  /** Close the connection instead of answering (the status is then not sent). */
+  dropConnection?: boolean;
 }
 
 export interface FakeDiscord {
@@ -197,6 +203,8 @@ export interface FakeDiscord {
    * Discord's body and `retry-after` / `x-ratelimit-*` headers filled in; other statuses pass through as given.
    */
   failNext(match: { method: string; path: RegExp }, response: FailureResponse, times?: number): void;
+  /** Ends every injected failure not used up yet, as when an outage is over. */
+  clearFailures(): void;
   /** Deletes a channel as a moderator would: CHANNEL_DELETE goes out, later posts get 10003. */
   deleteChannel(channelId: string): void;
   /** Sends opcode 7 (Reconnect); resolves once the bot has resumed. */
