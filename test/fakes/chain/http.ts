@@ -47,6 +47,8 @@ export interface FakeHttpServer {
    * `malformed` adds a trailing comma before the last bracket, as a broken serializer does.
    */
   corruptNext(path: RegExp, how: Corruption, times?: number): void;
+  /** forget every failNext and corruptNext not yet used up */
+  clearFaults(): void;
   close(): Promise<void>;
 }
 
@@ -163,6 +165,10 @@ export async function startFakeHttpServer(
     },
     corruptNext(path, how, times = 1) {
       corruptions.push({ path, how, left: times });
+    },
+    clearFaults() {
+      failures.length = 0;
+      corruptions.length = 0;
     },
     close() {
       for (const timer of timers) clearTimeout(timer);
