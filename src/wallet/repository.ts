@@ -1,4 +1,4 @@
-import { and, asc, count, desc, eq, inArray, isNull, notExists, or, sql } from 'drizzle-orm';
+import { and, asc, count, desc, eq, inArray, isNull, notExists, or, type SQL, sql } from 'drizzle-orm';
 import type { AddressHistory, ChainTx } from '../chain/provider.js';
 import type { Database } from '../db/client.js';
 import { addresses, addressTransactions, transactions, watches } from '../db/schema.js';
@@ -222,28 +222,7 @@ export function createWalletRepository({ db }: { db: Database }) {
         }
         const isNewAddress = written.inserted === true;
 
-        // What we had of these transactions, and every stored one still unconfirmed (every stored
-        // one at all when the history is complete).
-        const before = new Map<string, number | null>();
-        if (!isNewAddress && scope !== 'partial') {
-          for (const row of await storedLinks(tx, address)) before.set(row.txid, row.blockHeight);
-        } else if (!isNewAddress) {
-          const txids = history.txs.map((t) => t.txid);
-          for (let i = 0; i === 0 || i < txids.length; i += INSERT_CHUNK) {
-            const chunk = txids.slice(i, i + INSERT_CHUNK);
-            const rows = await tx
-              .select({ txid: transactions.txid, blockHeight: transactions.blockHeight })
-              .from(addressTransactions)
-              .innerJoin(transactions, eq(transactions.txid, addressTransactions.txid))
-              .where(
-                and(
-                  eq(addressTransactions.address, address),
-                  or(isNull(transactions.blockHeight), chunk.length ? inArray(addressTransactions.txid, chunk) : undefined),
-                ),
-              );
-            for (const row of rows) before.set(row.txid, row.blockHeight);
-          }
-        }
+        const before = isNewAddress ? new Map<string, number | null>() : await storedBefore(tx, history, scope);
 
         for (let i = 0; i < history.txs.length; i += INSERT_CHUNK) {
           const chunk = history.txs.slice(i, i + INSERT_CHUNK);
@@ -335,13 +314,30 @@ export function createWalletRepository({ db }: { db: Database }) {
 
 export type WalletRepository = ReturnType<typeof createWalletRepository>;
 
-/** Every stored link of an address, with its transaction's height. */
-function storedLinks(db: Database, address: string) {
-  return db
-    .select({ txid: transactions.txid, blockHeight: transactions.blockHeight })
-    .from(addressTransactions)
-    .innerJoin(transactions, eq(transactions.txid, addressTransactions.txid))
-    .where(eq(addressTransactions.address, address));
+/**
+ * What was stored of the history's transactions (txid → height), and of every stored one still
+ * unconfirmed; of every stored one at all when the history is complete.
+ */
+async function storedBefore(db: Database, history: AddressHistory, scope: HistoryScope): Promise<Map<string, number | null>> {
+  const { address } = history.balance;
+  const before = new Map<string, number | null>();
+  const links = (where: SQL | undefined) =>
+    db
+      .select({ txid: transactions.txid, blockHeight: transactions.blockHeight })
+      .from(addressTransactions)
+      .innerJoin(transactions, eq(transactions.txid, addressTransactions.txid))
+      .where(and(eq(addressTransactions.address, address), where));
+  if (scope !== 'partial') {
+    for (const row of await links(undefined)) before.set(row.txid, row.blockHeight);
+    return before;
+  }
+  const txids = history.txs.map((t) => t.txid);
+  for (let i = 0; i === 0 || i < txids.length; i += INSERT_CHUNK) {
+    const chunk = txids.slice(i, i + INSERT_CHUNK);
+    const rows = await links(or(isNull(transactions.blockHeight), chunk.length ? inArray(addressTransactions.txid, chunk) : undefined));
+    for (const row of rows) before.set(row.txid, row.blockHeight);
+  }
+  return before;
 }
 
 /** Forget that `txids` touched the address, and the transactions nothing else needs. */
