@@ -6,7 +6,7 @@ import { createInvalidAmountError } from '../errors.js';
 
 export const SATS_PER_BTC = 100_000_000n;
 /** The most bitcoin that will ever exist, in satoshis. */
-const MAX_SATS = 21_000_000n * SATS_PER_BTC;
+export const MAX_SATS = 21_000_000n * SATS_PER_BTC;
 /** Far longer than any sensible amount; refused before any parsing. */
 const MAX_INPUT_LENGTH = 40;
 

@@ -114,7 +114,8 @@ export const notices = pgTable(
   ],
 );
 
-export type NoticeStatus = 'unconfirmed' | 'confirmed' | 'replaced' | 'dropped';
+/** 'removed': the tx was stored from a wrong answer; the chain does not have it for this address */
+export type NoticeStatus = 'unconfirmed' | 'confirmed' | 'replaced' | 'dropped' | 'removed';
 
 export interface NoticePayload {
   label: string | null;

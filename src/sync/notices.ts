@@ -19,15 +19,18 @@ export function noticeNonce(parts: string[]): string {
 /**
  * Turn what changed about an address into notice rows, inside the transaction that stored it:
  * one notice per transaction per server with a channel (or one summary for a burst), and an edit
- * of existing notices when their transaction confirms or leaves the mempool.
+ * of existing notices when their transaction confirms, leaves the mempool, or turns out never to
+ * have been the address's (stored from a wrong answer, removed when the chain said otherwise).
  */
 export function createNoticeWriter({ burstSize = BURST_SIZE } = {}): OnChanges {
   return async (tx, changes, at) => {
     if (changes.confirmed.length) await markConfirmed(tx, changes.confirmed);
     if (changes.vanished.length) await markVanished(tx, changes);
+    if (changes.removed.length) await markRemoved(tx, changes);
     // A newly stored address is a baseline: its history is not news to anyone.
     if (changes.isNewAddress) return;
-    if (changes.added.length) await markReturned(tx, changes.added);
+    const back = [...changes.added, ...changes.restored];
+    if (back.length) await markReturned(tx, changes.address, back);
     const moving = changes.added.filter((t) => t.net !== 0n);
     if (!moving.length) return;
 
@@ -114,7 +117,7 @@ function runningBalances(balance: bigint, newestFirst: ChainTx[]): Map<string, b
 async function markConfirmed(tx: Database, confirmed: ChainTx[]): Promise<void> {
   for (const t of confirmed) {
     const patch: Partial<NoticePayload> = { status: 'confirmed', blockHeight: t.blockHeight, time: t.time.toISOString() };
-    await patchNotices(tx, patch, and(eq(notices.txid, t.txid), sql`${notices.payload}->>'status' <> 'confirmed'`));
+    await patchNotices(tx, patch, and(eq(notices.txid, t.txid), sql`${notices.payload}->>'status' not in ('confirmed', 'removed')`));
   }
 }
 
@@ -129,31 +132,40 @@ async function markVanished(tx: Database, changes: AddressChanges): Promise<void
 }
 
 /**
- * A transaction marked replaced or dropped can show up again: providers' mempools differ, and a
- * dropped transaction can still be mined. Its notice (which the insert below leaves alone) is
- * edited to say what the transaction is now.
+ * A transaction stored for an address from a wrong answer (another address's history) and then
+ * removed: its notices about this address say so. The same transaction may truly be another
+ * tracked address's, so only notices about this address change.
  */
-async function markReturned(tx: Database, added: ChainTx[]): Promise<void> {
+async function markRemoved(tx: Database, changes: AddressChanges): Promise<void> {
+  const patch: Partial<NoticePayload> = { status: 'removed' };
+  for (let i = 0; i < changes.removed.length; i += 1_000) {
+    const txids = changes.removed.slice(i, i + 1_000);
+    await patchNotices(tx, patch, and(eq(notices.address, changes.address), inArray(notices.txid, txids)));
+  }
+}
+
+/**
+ * A transaction marked replaced or dropped can show up again: providers' mempools differ, and a
+ * dropped transaction can still be mined. So can one marked removed, for the same address, if it
+ * was the later answer that was wrong. Its notice (which the insert below leaves alone) is edited
+ * to say what the transaction is now.
+ */
+async function markReturned(tx: Database, address: string, added: ChainTx[]): Promise<void> {
   const byTxid = new Map(added.map((t) => [t.txid, t]));
   const txids = [...byTxid.keys()];
+  const gone = sql`(${notices.payload}->>'status' in ('replaced', 'dropped') or (${notices.payload}->>'status' = 'removed' and ${notices.address} = ${address}))`;
   for (let i = 0; i < txids.length; i += 1_000) {
-    const gone = await tx
+    const returned = await tx
       .selectDistinct({ txid: notices.txid })
       .from(notices)
-      .where(
-        and(
-          eq(notices.kind, 'tx'),
-          inArray(notices.txid, txids.slice(i, i + 1_000)),
-          sql`${notices.payload}->>'status' in ('replaced', 'dropped')`,
-        ),
-      );
-    for (const { txid } of gone) {
+      .where(and(eq(notices.kind, 'tx'), inArray(notices.txid, txids.slice(i, i + 1_000)), gone));
+    for (const { txid } of returned) {
       const t = byTxid.get(txid!)!;
       const patch: Partial<NoticePayload> =
         t.blockHeight === null
           ? { status: 'unconfirmed', replacedBy: null }
           : { status: 'confirmed', blockHeight: t.blockHeight, time: t.time.toISOString(), replacedBy: null };
-      await patchNotices(tx, patch, and(eq(notices.txid, t.txid), sql`${notices.payload}->>'status' in ('replaced', 'dropped')`));
+      await patchNotices(tx, patch, and(eq(notices.txid, t.txid), gone));
     }
   }
 }

@@ -9,18 +9,21 @@ export interface SyncReport {
   added: number;
   confirmed: number;
   vanished: number;
+  /** stored confirmed txs the chain does not have, removed when a complete history said so */
+  removed: number;
 }
 
 /**
  * One pass over every tracked address: ask for all balances in as few calls as the provider
  * allows, then fetch new transactions only for addresses whose balance or transaction count moved,
- * or that still have unconfirmed transactions (to see them confirm or vanish). One failing address
+ * that still have unconfirmed transactions (to see them confirm or vanish), or whose stored rows
+ * disagree with each other (something wrong got in: the refresh mends it). One failing address
  * never fails the pass: it is logged and retried next time.
  */
 export function createSync({ wallet, provider, logger }: { wallet: WalletService; provider: ChainProvider; logger: Logger }) {
   return async function syncAll(signal?: AbortSignal): Promise<SyncReport> {
     const tracked = await wallet.trackedAddresses();
-    const report: SyncReport = { addresses: tracked.length, refreshed: 0, failed: 0, added: 0, confirmed: 0, vanished: 0 };
+    const report: SyncReport = { addresses: tracked.length, refreshed: 0, failed: 0, added: 0, confirmed: 0, vanished: 0, removed: 0 };
     if (!tracked.length) return report;
 
     const live = await provider.getBalances(
@@ -31,13 +34,14 @@ export function createSync({ wallet, provider, logger }: { wallet: WalletService
       if (signal?.aborted) break;
       const now = live.get(stored.address);
       const moved = !now || now.balance !== stored.balance || now.txCount !== stored.txCount;
-      if (!moved && !stored.hasUnconfirmed) continue;
+      if (!moved && !stored.hasUnconfirmed && !stored.inconsistent) continue;
       try {
         const changes = await wallet.refresh(stored.address, signal);
         report.refreshed++;
         report.added += changes.added.length;
         report.confirmed += changes.confirmed.length;
         report.vanished += changes.vanished.length;
+        report.removed += changes.removed.length;
       } catch (err) {
         if (signal?.aborted) break;
         report.failed++;

@@ -1,4 +1,4 @@
-import { and, asc, count, desc, eq, inArray, isNull, notExists, or, sql } from 'drizzle-orm';
+import { and, asc, count, desc, eq, inArray, isNull, notExists, or, type SQL, sql } from 'drizzle-orm';
 import type { AddressHistory, ChainTx } from '../chain/provider.js';
 import type { Database } from '../db/client.js';
 import { addresses, addressTransactions, transactions, watches } from '../db/schema.js';
@@ -33,7 +33,19 @@ export interface AddressChanges {
   confirmed: ChainTx[];
   /** stored as unconfirmed, now gone from the mempool (replaced or dropped) */
   vanished: string[];
+  /** stored as confirmed, but not in a complete history: the chain never had them here */
+  removed: string[];
+  /** missing from what was stored though older than what was: put back, not news (scope 'repair') */
+  restored: ChainTx[];
 }
+
+/**
+ * How far a history speaks for the chain. 'partial' (paging stopped at a known tx) only adds and
+ * updates. 'complete' also removes every stored tx of the address it lacks. 'repair' is a
+ * complete history fetched to mend a stored state that disagreed with the provider: the txs it
+ * adds are old ones that were missing, so they are restored rather than announced.
+ */
+export type HistoryScope = 'partial' | 'complete' | 'repair';
 
 export type OnChanges = (tx: Database, changes: AddressChanges, at: Date) => Promise<void>;
 
@@ -111,6 +123,9 @@ export function createWalletRepository({ db }: { db: Database }) {
           // subquery over two tables cannot have.
           hasUnconfirmed: sql<boolean>`exists (select 1 from address_transactions l join transactions t on t.txid = l.txid
             where l.address = addresses.address and t.block_height is null)`,
+          // A row that disagrees with its own transactions got there by some wrong path: look again.
+          inconsistent: sql<boolean>`(select coalesce(sum(l.net), 0) <> addresses.balance or count(*) <> addresses.tx_count
+            from address_transactions l where l.address = addresses.address)`,
         })
         .from(addresses)
         .where(sql`exists (select 1 from watches w where w.address = addresses.address)`)
@@ -160,12 +175,14 @@ export function createWalletRepository({ db }: { db: Database }) {
      * `onChanges` runs inside that transaction with what changed, so whatever it writes (notices)
      * commits or rolls back with the change itself. With `watch`, also add that server's watch
      * (after onChanges: a server is not told about history from before it tracked the address).
+     * `consistent` says whether what is now stored of the address adds up to the provider's
+     * balance and count; when not, the caller fetches the full history and stores it as 'repair'.
      */
     storeHistory(
       history: AddressHistory,
       at: Date,
-      { watch, onChanges }: { watch?: NewWatch; onChanges?: OnChanges } = {},
-    ): Promise<{ changes: AddressChanges; watchAdded: boolean }> {
+      { watch, onChanges, scope = 'partial' }: { watch?: NewWatch; onChanges?: OnChanges; scope?: HistoryScope } = {},
+    ): Promise<{ changes: AddressChanges; watchAdded: boolean; consistent: boolean }> {
       return db.transaction(async (tx) => {
         const { address } = history.balance;
         const values = {
@@ -191,30 +208,21 @@ export function createWalletRepository({ db }: { db: Database }) {
               .where(eq(addresses.address, address))
               .returning({ inserted: sql<boolean>`false` });
         if (!written) {
-          const nothing: AddressChanges = { address, balance: history.balance.balance, isNewAddress: false, added: [], confirmed: [], vanished: [] };
-          return { changes: nothing, watchAdded: false };
+          const nothing: AddressChanges = {
+            address,
+            balance: history.balance.balance,
+            isNewAddress: false,
+            added: [],
+            confirmed: [],
+            vanished: [],
+            removed: [],
+            restored: [],
+          };
+          return { changes: nothing, watchAdded: false, consistent: true };
         }
         const isNewAddress = written.inserted === true;
 
-        // What we had of these transactions, and every stored one still unconfirmed.
-        const before = new Map<string, number | null>();
-        if (!isNewAddress) {
-          const txids = history.txs.map((t) => t.txid);
-          for (let i = 0; i === 0 || i < txids.length; i += INSERT_CHUNK) {
-            const chunk = txids.slice(i, i + INSERT_CHUNK);
-            const rows = await tx
-              .select({ txid: transactions.txid, blockHeight: transactions.blockHeight })
-              .from(addressTransactions)
-              .innerJoin(transactions, eq(transactions.txid, addressTransactions.txid))
-              .where(
-                and(
-                  eq(addressTransactions.address, address),
-                  or(isNull(transactions.blockHeight), chunk.length ? inArray(addressTransactions.txid, chunk) : undefined),
-                ),
-              );
-            for (const row of rows) before.set(row.txid, row.blockHeight);
-          }
-        }
+        const before = isNewAddress ? new Map<string, number | null>() : await storedBefore(tx, history, scope);
 
         for (let i = 0; i < history.txs.length; i += INSERT_CHUNK) {
           const chunk = history.txs.slice(i, i + INSERT_CHUNK);
@@ -240,34 +248,36 @@ export function createWalletRepository({ db }: { db: Database }) {
         }
 
         // Every unconfirmed transaction comes before the first confirmed one, so any stored
-        // unconfirmed transaction the provider did not return is gone from the mempool.
+        // unconfirmed transaction the provider did not return is gone from the mempool. A stored
+        // confirmed one that a complete history lacks was never this address's.
         const seen = new Set(history.txs.map((t) => t.txid));
-        const vanished = [...before].filter(([txid, height]) => height === null && !seen.has(txid)).map(([txid]) => txid);
-        if (vanished.length) {
-          await tx
-            .delete(addressTransactions)
-            .where(and(eq(addressTransactions.address, address), inArray(addressTransactions.txid, vanished)));
-          await deleteOrphanTransactions(tx, vanished);
-        }
+        const missing = [...before].filter(([txid]) => !seen.has(txid));
+        const vanished = missing.filter(([, height]) => height === null).map(([txid]) => txid);
+        const removed = scope === 'partial' ? [] : missing.filter(([, height]) => height !== null).map(([txid]) => txid);
+        await unlink(tx, address, [...vanished, ...removed]);
 
+        const fresh = isNewAddress ? history.txs : history.txs.filter((t) => !before.has(t.txid));
         const changes: AddressChanges = {
           address,
           balance: history.balance.balance,
           isNewAddress,
-          added: isNewAddress ? history.txs : history.txs.filter((t) => !before.has(t.txid)),
+          added: scope === 'repair' ? [] : fresh,
           confirmed: history.txs.filter((t) => t.blockHeight !== null && before.has(t.txid) && before.get(t.txid) === null),
           vanished,
+          removed,
+          restored: scope === 'repair' ? fresh : [],
         };
         await onChanges?.(tx, changes, at);
+        const consistent = await addsUp(tx, address, history);
 
-        if (!watch) return { changes, watchAdded: false };
+        if (!watch) return { changes, watchAdded: false, consistent };
         const inserted = await tx
           .insert(watches)
           .values({ guildId: watch.guildId, address, label: watch.label, addedBy: watch.addedBy, createdAt: at })
           // Only "this server has it already" is expected; a label clash must fail loudly.
           .onConflictDoNothing({ target: [watches.guildId, watches.address] })
           .returning({ address: watches.address });
-        return { changes, watchAdded: inserted.length > 0 };
+        return { changes, watchAdded: inserted.length > 0, consistent };
       });
     },
 
@@ -303,6 +313,50 @@ export function createWalletRepository({ db }: { db: Database }) {
 }
 
 export type WalletRepository = ReturnType<typeof createWalletRepository>;
+
+/**
+ * What was stored of the history's transactions (txid → height), and of every stored one still
+ * unconfirmed; of every stored one at all when the history is complete.
+ */
+async function storedBefore(db: Database, history: AddressHistory, scope: HistoryScope): Promise<Map<string, number | null>> {
+  const { address } = history.balance;
+  const before = new Map<string, number | null>();
+  const links = (where: SQL | undefined) =>
+    db
+      .select({ txid: transactions.txid, blockHeight: transactions.blockHeight })
+      .from(addressTransactions)
+      .innerJoin(transactions, eq(transactions.txid, addressTransactions.txid))
+      .where(and(eq(addressTransactions.address, address), where));
+  if (scope !== 'partial') {
+    for (const row of await links(undefined)) before.set(row.txid, row.blockHeight);
+    return before;
+  }
+  const txids = history.txs.map((t) => t.txid);
+  for (let i = 0; i === 0 || i < txids.length; i += INSERT_CHUNK) {
+    const chunk = txids.slice(i, i + INSERT_CHUNK);
+    const rows = await links(or(isNull(transactions.blockHeight), chunk.length ? inArray(addressTransactions.txid, chunk) : undefined));
+    for (const row of rows) before.set(row.txid, row.blockHeight);
+  }
+  return before;
+}
+
+/** Forget that `txids` touched the address, and the transactions nothing else needs. */
+async function unlink(db: Database, address: string, txids: string[]): Promise<void> {
+  for (let i = 0; i < txids.length; i += INSERT_CHUNK) {
+    const chunk = txids.slice(i, i + INSERT_CHUNK);
+    await db.delete(addressTransactions).where(and(eq(addressTransactions.address, address), inArray(addressTransactions.txid, chunk)));
+  }
+  await deleteOrphanTransactions(db, txids);
+}
+
+/** Whether the stored transactions of an address add up to what the provider said of it. */
+async function addsUp(db: Database, address: string, history: AddressHistory): Promise<boolean> {
+  const [row] = await db
+    .select({ n: count(), net: sql<string>`coalesce(sum(${addressTransactions.net}), 0)::text` })
+    .from(addressTransactions)
+    .where(eq(addressTransactions.address, address));
+  return row?.n === history.balance.txCount && BigInt(row.net) === history.balance.balance;
+}
 
 /** Delete those of `txids` that no stored address refers to any more. */
 async function deleteOrphanTransactions(db: Database, txids: string[]): Promise<void> {

@@ -13,7 +13,14 @@ import {
   isUserError,
   UserError,
 } from '../errors.js';
-import { type AddressChanges, createWalletRepository, type NewWatch, type OnChanges, type StoredTx } from './repository.js';
+import {
+  type AddressChanges,
+  createWalletRepository,
+  type HistoryScope,
+  type NewWatch,
+  type OnChanges,
+  type StoredTx,
+} from './repository.js';
 
 export type Clock = () => Date;
 
@@ -93,9 +100,9 @@ export function createWalletService({
   }
 
   /** Store a history and let the outbox see what changed, in one transaction. */
-  async function store(history: AddressHistory, watch?: NewWatch) {
+  async function store(history: AddressHistory, watch?: NewWatch, scope?: HistoryScope) {
     const at = clock();
-    const result = await repo.storeHistory(history, at, { watch, onChanges });
+    const result = await repo.storeHistory(history, at, { watch, onChanges, scope });
     afterChanges?.(result.changes);
     return { ...result, at };
   }
@@ -129,9 +136,12 @@ export function createWalletService({
   const lookups = createCoalescer<AddressBalance | AddressHistory>({ ttlMs: FRESH_TTL_MS, now: () => clock().getTime() });
 
   /**
-   * Bring a stored address up to date: new transactions only, plus any still unconfirmed. Calls
-   * for one address at the same time share one fetch; `reuseRecent` also accepts one finished a
-   * few seconds ago (for people asking fresh:true, not for the sync).
+   * Bring a stored address up to date: new transactions only, plus any still unconfirmed. When
+   * what is then stored does not add up to the provider's balance and count, something wrong got
+   * in by some path: the full history is fetched and stored as 'repair', which puts back what was
+   * missing and removes what the chain does not have. Calls for one address at the same time
+   * share one fetch; `reuseRecent` also accepts one finished a few seconds ago (for people asking
+   * fresh:true, not for the sync).
    */
   function refresh(address: string, signal?: AbortSignal, { reuseRecent = false } = {}): Promise<AddressChanges> {
     return refreshes.get(
@@ -139,7 +149,11 @@ export function createWalletService({
       async () => {
         const knownTxids = await repo.confirmedTxids(address);
         const history = await ask('history', address, () => provider.getHistory(address, { knownTxids, signal }));
-        return (await store(history)).changes;
+        const first = await store(history, undefined, history.complete ? 'complete' : 'partial');
+        if (first.consistent || history.complete) return first.changes;
+        logger.warn({ address, balance: history.balance.balance, txCount: history.balance.txCount }, 'stored history disagrees with the provider; fetching it in full to mend it');
+        const full = await ask('history', address, () => provider.getHistory(address, { signal }));
+        return mergeChanges(first.changes, (await store(full, undefined, 'repair')).changes);
       },
       { useCache: reuseRecent },
     );
@@ -304,6 +318,20 @@ export function createWalletService({
 }
 
 export type WalletService = ReturnType<typeof createWalletService>;
+
+/** What two stores of one address changed, as one. */
+function mergeChanges(a: AddressChanges, b: AddressChanges): AddressChanges {
+  return {
+    address: b.address,
+    balance: b.balance,
+    isNewAddress: a.isNewAddress,
+    added: [...a.added, ...b.added],
+    confirmed: [...a.confirmed, ...b.confirmed],
+    vanished: [...a.vanished, ...b.vanished],
+    removed: [...a.removed, ...b.removed],
+    restored: [...a.restored, ...b.restored],
+  };
+}
 
 /** Input that was meant as an address, so that what is wrong with it is worth saying. */
 function looksLikeAddress(text: string): boolean {

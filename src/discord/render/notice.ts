@@ -24,14 +24,18 @@ export function renderNotice(notice: Notice, links: ExplorerLinks): APIEmbed {
   }
 
   const txid = notice.txid!;
-  const gone = p.status === 'replaced' || p.status === 'dropped';
+  const gone = p.status === 'replaced' || p.status === 'dropped' || p.status === 'removed';
   return {
     color: gone ? COLOURS.removed : net < 0n ? COLOURS.outgoing : COLOURS.incoming,
-    title: `${net < 0n ? 'Outgoing' : 'Incoming'} ${signedBtc(net)}`,
+    title: `${p.status === 'removed' ? 'Not on the chain: ' : ''}${net < 0n ? 'Outgoing' : 'Incoming'} ${signedBtc(net)}`,
     url: links.tx(txid),
     description: who,
     fields: [
-      { name: gone ? 'Balance (had it gone through)' : 'New balance', value: btc(BigInt(p.balanceAfter)), inline: true },
+      {
+        name: p.status === 'removed' ? 'Balance (as wrongly reported)' : gone ? 'Balance (had it gone through)' : 'New balance',
+        value: btc(BigInt(p.balanceAfter)),
+        inline: true,
+      },
       { name: 'Fee', value: p.fee !== undefined ? btc(BigInt(p.fee)) : 'unknown', inline: true },
       { name: 'Status', value: status(p, links) },
       { name: 'Transaction', value: `[\`${shortTxid(txid)}\`](${links.tx(txid)})` },
@@ -52,6 +56,8 @@ function status(p: Notice['payload'], links: ExplorerLinks): string {
         : 'Replaced: this transaction left the mempool';
     case 'dropped':
       return 'Dropped from the mempool: this transaction will not confirm';
+    case 'removed':
+      return 'Not on the chain: this transaction never touched this address. The data service that reported it was wrong; the balance has been corrected.';
     default:
       return 'Unconfirmed: waiting in the mempool';
   }

@@ -10,10 +10,30 @@ import { fakeSize, hash160, scriptFor } from './scripts.js';
 export interface BlockchainInfoRouteOptions {
   /** which addresses the service accepts; default: looksLikeMainnetAddress */
   isValid?: (address: string) => boolean;
+  /** how the service misbehaves right now, read at each request; default: it does not */
+  misbehave?: () => BlockchainInfoMisbehaviour;
+}
+
+/**
+ * Ways the real service has been seen to go wrong, each still in its wire format. Set one on
+ * `fake.misbehave` and clear it (`fake.misbehave = {}`) to make the service behave again.
+ */
+export interface BlockchainInfoMisbehaviour {
+  /** /rawaddr of any address answers with this address's data, its `address` field included */
+  rawaddrOf?: string;
+  /** with rawaddrOf: the `address` field names the address asked even so */
+  claimAsked?: boolean;
+  /** these figures replace the true ones in every /balance entry and /rawaddr body */
+  figures?: Partial<{ final_balance: bigint; total_received: bigint; total_sent: bigint; n_tx: number }>;
+  /** /rawaddr lists this tx first, with `result` as given (default: what it did to the address) */
+  extraTx?: { tx: FakeTx; result?: bigint };
+  /** /rawaddr ignores `limit` and serves every tx from `offset` on */
+  ignoreLimit?: boolean;
 }
 
 export interface BlockchainInfoFake extends FakeHttpServer {
   readonly chain: FakeChain;
+  misbehave: BlockchainInfoMisbehaviour;
 }
 
 /** mainnet P2PKH/P2SH (base58) or bc1 (bech32, one case): the shape only, no checksum */
@@ -28,8 +48,11 @@ export async function startBlockchainInfoFake({
   isValid,
   latencyMs,
 }: BlockchainInfoRouteOptions & { chain?: FakeChain; latencyMs?: number } = {}): Promise<BlockchainInfoFake> {
-  const server = await startFakeHttpServer('blockchain.info', blockchainInfoRoute(chain, { isValid }), { latencyMs });
-  return Object.assign(server, { chain });
+  let fake: BlockchainInfoFake | undefined;
+  const misbehave = () => fake?.misbehave ?? {};
+  const server = await startFakeHttpServer('blockchain.info', blockchainInfoRoute(chain, { isValid, misbehave }), { latencyMs });
+  fake = Object.assign(server, { chain, misbehave: {} });
+  return fake;
 }
 
 const PAGE_LIMIT = { rawaddr: 50, multiaddr: 100 };
@@ -39,7 +62,10 @@ const PREV_TX_INDEX_BASE = 4_000_000_000_000_000;
 const invalidAddress400 = json(400, { error: 'user-error', message: 'invalid address' });
 const notFound404 = json(404, { error: 'not-found-or-invalid-arg', message: 'Item not found or argument invalid' });
 
-export function blockchainInfoRoute(chain: FakeChain, { isValid = looksLikeMainnetAddress }: BlockchainInfoRouteOptions = {}): Route {
+export function blockchainInfoRoute(
+  chain: FakeChain,
+  { isValid = looksLikeMainnetAddress, misbehave = () => ({}) }: BlockchainInfoRouteOptions = {},
+): Route {
   /** the canonical, de-duplicated addresses of `active`, or undefined when one is invalid */
   const parseActive = (active: string | undefined): string[] | undefined => {
     const pieces = (active ?? '').split(/[|,]/).filter((p) => p !== '');
@@ -52,9 +78,11 @@ export function blockchainInfoRoute(chain: FakeChain, { isValid = looksLikeMainn
     if (path === '/balance') {
       const addresses = parseActive(query.active);
       if (!addresses) return invalidAddress400;
+      const { figures = {} } = misbehave();
       return json(200, Object.fromEntries(addresses.map((a) => {
         const s = chain.summary(a);
-        return [a, { final_balance: s.balance, n_tx: s.nTx, total_received: s.totalReceived }];
+        const { final_balance = s.balance, n_tx = s.nTx, total_received = s.totalReceived } = figures;
+        return [a, { final_balance, n_tx, total_received }];
       })));
     }
 
@@ -62,19 +90,27 @@ export function blockchainInfoRoute(chain: FakeChain, { isValid = looksLikeMainn
     if (rawaddr) {
       const input = rawaddr[1]!;
       if (!isValid(input)) return notFound404;
-      const address = canonicalAddress(input);
+      const wrong = misbehave();
+      const asked = canonicalAddress(input);
+      const address = wrong.rawaddrOf === undefined ? asked : canonicalAddress(wrong.rawaddrOf);
       const s = chain.summary(address);
-      const limit = intParam(query.limit, 50, PAGE_LIMIT.rawaddr);
+      const limit = wrong.ignoreLimit ? Number.MAX_SAFE_INTEGER : intParam(query.limit, 50, PAGE_LIMIT.rawaddr);
       const offset = intParam(query.offset, 0, Number.MAX_SAFE_INTEGER);
+      const txs = txsInContext(chain, new Set([address]));
+      if (wrong.extraTx) {
+        const { tx, result = chain.netOf(tx, new Set([address])) } = wrong.extraTx;
+        txs.unshift({ ...txJson(tx), result, balance: s.balance });
+      }
       return json(200, {
         hash160: hash160(address),
-        address,
+        address: wrong.claimAsked ? asked : address,
         n_tx: s.nTx,
         n_unredeemed: unredeemed(chain, address),
         total_received: s.totalReceived,
         total_sent: s.totalSent,
         final_balance: s.balance,
-        txs: txsInContext(chain, new Set([address])).slice(offset, offset + limit),
+        ...wrong.figures,
+        txs: txs.slice(offset, offset + limit),
       });
     }
 

@@ -18,10 +18,33 @@ export interface EsploraRouteOptions {
    * `POST /addresses/txs/summary`.
    */
   mempoolBackend?: boolean;
+  /** how the service misbehaves right now, read at each request; default: it does not */
+  misbehave?: () => EsploraMisbehaviour;
+}
+
+type TxoStats = ReturnType<typeof stats>;
+
+/**
+ * Ways an Esplora instance can go wrong, each still in its wire format. Set one on
+ * `fake.misbehave` and clear it (`fake.misbehave = {}`) to make the service behave again.
+ */
+export interface EsploraMisbehaviour {
+  /** /address/A and /address/A/txs… answer with this address's data (and /address echoes it) */
+  addressOf?: string;
+  /** with addressOf: /address echoes the address asked even so */
+  claimAsked?: boolean;
+  /** these figures replace the true ones in /address */
+  chainStats?: Partial<TxoStats>;
+  mempoolStats?: Partial<TxoStats>;
+  /** /address/A/txs lists this tx first, whatever it touches */
+  extraTx?: FakeTx;
+  /** /txs and /txs/chain serve every tx, not one page */
+  ignorePageSize?: boolean;
 }
 
 export interface EsploraFake extends FakeHttpServer {
   readonly chain: FakeChain;
+  misbehave: EsploraMisbehaviour;
 }
 
 export async function startEsploraFake({
@@ -29,8 +52,11 @@ export async function startEsploraFake({
   latencyMs,
   ...options
 }: EsploraRouteOptions & { chain?: FakeChain; latencyMs?: number } = {}): Promise<EsploraFake> {
-  const server = await startFakeHttpServer('esplora', esploraRoute(chain, options), { latencyMs });
-  return Object.assign(server, { chain });
+  let fake: EsploraFake | undefined;
+  const misbehave = () => fake?.misbehave ?? {};
+  const server = await startFakeHttpServer('esplora', esploraRoute(chain, { ...options, misbehave }), { latencyMs });
+  fake = Object.assign(server, { chain, misbehave: {} });
+  return fake;
 }
 
 /** electrs defaults: `--rest-default-max-mempool-txs`, `--rest-default-chain-txs-per-page`, … */
@@ -43,7 +69,10 @@ const invalidAddress400 = text(400, 'Invalid Bitcoin address');
 const otherNetwork400 = text(400, 'Address on invalid network');
 const looksLikeTestAddress = (address: string) => /^(?:tb1|bcrt1|[mn2][1-9A-HJ-NP-Za-km-z]{25,34}$)/i.test(address);
 
-export function esploraRoute(chain: FakeChain, { isValid = looksLikeMainnetAddress, mempoolBackend = false }: EsploraRouteOptions = {}): Route {
+export function esploraRoute(
+  chain: FakeChain,
+  { isValid = looksLikeMainnetAddress, mempoolBackend = false, misbehave = () => ({}) }: EsploraRouteOptions = {},
+): Route {
   return ({ method, path, body }) => {
     if (method === 'POST' && mempoolBackend && path === '/addresses/txs/summary') return groupSummary(chain, body, isValid);
     if (method !== 'GET') return undefined;
@@ -64,16 +93,25 @@ export function esploraRoute(chain: FakeChain, { isValid = looksLikeMainnetAddre
     if (lastSeen !== undefined && which !== 'chain') return undefined;
     if (!isValid(input)) return looksLikeTestAddress(input) ? otherNetwork400 : invalidAddress400;
 
-    const history = chain.txsOf(new Set([canonicalAddress(input)]));
+    const wrong = misbehave();
+    const subject = wrong.addressOf ?? input;
+    const address = canonicalAddress(subject);
+    const history = chain.txsOf(new Set([address]));
+    if (wrong.extraTx) history.unshift(wrong.extraTx);
     const mempool = history.filter((t) => t.block === null);
     const confirmed = history.filter((t) => t.block !== null);
     if (txs === undefined) {
       // The address comes back as it was asked for, upper-case bech32 included.
-      return json(200, { address: input, chain_stats: stats(confirmed, canonicalAddress(input)), mempool_stats: stats(mempool, canonicalAddress(input)) });
+      return json(200, {
+        address: wrong.claimAsked ? input : subject,
+        chain_stats: { ...stats(confirmed, address), ...wrong.chainStats },
+        mempool_stats: { ...stats(mempool, address), ...wrong.mempoolStats },
+      });
     }
+    const page = wrong.ignorePageSize ? Number.MAX_SAFE_INTEGER : CHAIN_TXS_PER_PAGE;
     if (which === 'mempool') return json(200, mempool.slice(0, MEMPOOL_TXS).map(txJson));
-    if (which === 'chain') return json(200, chainPage(confirmed, lastSeen).map(txJson));
-    return json(200, [...mempool.slice(0, MEMPOOL_TXS), ...confirmed.slice(0, CHAIN_TXS_PER_PAGE)].map(txJson));
+    if (which === 'chain') return json(200, chainPage(confirmed, lastSeen, page).map(txJson));
+    return json(200, [...mempool.slice(0, MEMPOOL_TXS), ...confirmed.slice(0, page)].map(txJson));
   };
 }
 
@@ -81,10 +119,10 @@ export function esploraRoute(chain: FakeChain, { isValid = looksLikeMainnetAddre
  * The confirmed txs after `lastSeen`. As in electrs, a txid that is not hex is ignored (first page)
  * and one that is not in the history skips everything (empty page).
  */
-function chainPage(confirmed: FakeTx[], lastSeen: string | undefined): FakeTx[] {
-  if (lastSeen === undefined || !/^[0-9a-f]{64}$/i.test(lastSeen)) return confirmed.slice(0, CHAIN_TXS_PER_PAGE);
+function chainPage(confirmed: FakeTx[], lastSeen: string | undefined, size: number): FakeTx[] {
+  if (lastSeen === undefined || !/^[0-9a-f]{64}$/i.test(lastSeen)) return confirmed.slice(0, size);
   const at = confirmed.findIndex((t) => t.txid === lastSeen.toLowerCase());
-  return at === -1 ? [] : confirmed.slice(at + 1, at + 1 + CHAIN_TXS_PER_PAGE);
+  return at === -1 ? [] : confirmed.slice(at + 1, at + 1 + size);
 }
 
 function stats(txs: FakeTx[], address: string) {

@@ -41,7 +41,25 @@ export interface FakeHttpServer {
   latencyMs: number;
   /** answer the next `times` requests whose path matches with `response` instead of the route */
   failNext(path: RegExp, response: FakeResponse, times?: number): void;
+  /**
+   * Spoil the route's own answer to the next `times` requests whose path matches (status and
+   * headers kept): `truncated` sends its first half, as a connection cut mid-body does;
+   * `malformed` adds a trailing comma before the last bracket, as a broken serializer does.
+   */
+  corruptNext(path: RegExp, how: Corruption, times?: number): void;
+  /** forget every failNext and corruptNext not yet used up */
+  clearFaults(): void;
   close(): Promise<void>;
+}
+
+export type Corruption = 'truncated' | 'malformed';
+
+/** `response` with its body spoilt as `how` says */
+export function corrupt(response: FakeResponse, how: Corruption): FakeResponse {
+  const { body } = response;
+  if (how === 'truncated') return { ...response, body: body.slice(0, Math.floor(body.length / 2)) };
+  const last = Math.max(body.lastIndexOf('}'), body.lastIndexOf(']'));
+  return { ...response, body: last < 0 ? `${body},` : `${body.slice(0, last)},${body.slice(last)}` };
 }
 
 /** a JSON answer; bigints are written as JSON integers, so values above 2^53 survive the trip */
@@ -75,6 +93,7 @@ export async function startFakeHttpServer(
   const requests: FakeRequest[] = [];
   const unhandled: FakeRequest[] = [];
   const failures: { path: RegExp; response: FakeResponse; left: number }[] = [];
+  const corruptions: { path: RegExp; how: Corruption; left: number }[] = [];
   const timers = new Set<NodeJS.Timeout>();
 
   const answer = (req: IncomingMessage, body: string): FakeResponse => {
@@ -94,6 +113,11 @@ export async function startFakeHttpServer(
       return failure.response;
     }
     const response = route(request);
+    const corruption = response && corruptions.find((c) => c.left > 0 && c.path.test(request.path));
+    if (response && corruption) {
+      corruption.left -= 1;
+      return corrupt(response, corruption.how);
+    }
     if (response) return response;
 
     unhandled.push(request);
@@ -138,6 +162,13 @@ export async function startFakeHttpServer(
     latencyMs,
     failNext(path, response, times = 1) {
       failures.push({ path, response, left: times });
+    },
+    corruptNext(path, how, times = 1) {
+      corruptions.push({ path, how, left: times });
+    },
+    clearFaults() {
+      failures.length = 0;
+      corruptions.length = 0;
     },
     close() {
       for (const timer of timers) clearTimeout(timer);
