@@ -100,12 +100,12 @@ describe.each(testBackends())('interactions under faults and hostile input (%s)'
       );
     });
 
-    it.each([
-      { name: 'addresses', lost: 'error' as const, shows: 'Tracked addresses' },
-      { name: 'help', lost: 'drop' as const, shows: 'satbell commands' },
-      { name: 'addresses', lost: 'drop' as const, shows: 'Tracked addresses' },
-      { name: 'help', lost: 'error' as const, shows: 'satbell commands' },
-    ])('/$name (answered at once) shows its answer once after a lost callback response ($lost)', async ({ name, lost, shows }) => {
+    it.each<[string, LostResponse, string]>([
+      ['addresses', 'error', 'Tracked addresses'],
+      ['help', 'drop', 'satbell commands'],
+      ['addresses', 'drop', 'Tracked addresses'],
+      ['help', 'error', 'satbell commands'],
+    ])('/%s (answered at once) shows its answer once after a lost callback response (%s)', async (name, lost, shows) => {
       const interaction = h.run(name, {}, { loseCallbackResponse: lost });
       const reply = await interaction.reply();
       expect(visibleText(reply)).toContain(shows);
