@@ -84,11 +84,13 @@ export function createInteractionHandler(commands: readonly Command[], ctx: Comm
     try {
       const focused = interaction.options.getFocused(true);
       const request = { guildId: interaction.guildId ?? '', userId: interaction.user.id, focused: { name: focused.name, value: String(focused.value) } };
-      const found = (async () => (interaction.guildId && (await command?.autocomplete?.(request, ctx))) || [])();
+      const found = (async () => (interaction.guildId && (await command?.autocomplete?.(request, ctx))) || [])().catch((err: unknown) => {
+        logger.warn({ err, command: interaction.commandName }, 'autocomplete failed');
+        return [];
+      });
       let timer: NodeJS.Timeout | undefined;
       const late = new Promise<[]>((resolve) => (timer = setTimeout(() => resolve([]), AUTOCOMPLETE_WITHIN_MS)));
       const choices = await Promise.race([found, late]).finally(() => clearTimeout(timer));
-      found.catch((err: unknown) => logger.warn({ err, command: interaction.commandName }, 'autocomplete failed'));
       await interaction.respond(choices.slice(0, 25));
     } catch (err) {
       if (!isTooLate(err)) logger.warn({ err, command: interaction.commandName }, 'autocomplete failed');

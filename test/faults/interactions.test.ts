@@ -117,12 +117,16 @@ describe.each(testBackends())('interactions under faults and hostile input (%s)'
   });
 
   describe('a frozen database', () => {
-    it('acknowledges /balance, /addresses and /txns within 3 s and answers once the database is back', async () => {
+    it('acknowledges /balance, /addresses and /txns within 3 s and answers once the database is back; autocomplete answers empty in time', async () => {
       const address = await track('frozen');
       const release = await freezeDatabase();
       let runs: FakeInteraction[];
       try {
         runs = [h.run('balance', { address: 'frozen' }), h.run('addresses'), h.run('txns', { address })];
+        const typed = Date.now();
+        // Autocomplete has no "thinking…": it answers in time with nothing rather than not at all.
+        expect(await h.discord.autocomplete({ guildId: h.guildId, name: 'balance', focused: 'address', value: 'fro' })).toEqual([]);
+        expect(Date.now() - typed).toBeLessThan(3_000);
         await expect.poll(() => runs.every((r) => r.acknowledgedAt !== null), { timeout: 3_000, interval: 50 }).toBe(true);
         await new Promise((resolve) => setTimeout(resolve, 2_500));
       } finally {
