@@ -76,7 +76,8 @@ export interface Command {
   definition: RESTPostAPIChatInputApplicationCommandsJSONBody;
   /**
    * 'public' when the handler may call the network: the dispatcher acknowledges within Discord's
-   * 3 seconds and the handler's answer edits that reply. false for answers from the database only.
+   * 3 seconds and the handler's answer edits that reply. false for answers from the database only:
+   * they answer at once, unless the database is slow, when the dispatcher defers them too.
    */
   defer: 'public' | false;
   /**
