@@ -27,6 +27,8 @@ export async function startBot(config: Config, logger: Logger, options: Interact
   const client = new Client({
     intents: [GatewayIntentBits.Guilds],
     rest: config.DISCORD_API_URL ? { api: config.DISCORD_API_URL } : {},
+    // Labels are user input: whatever a message says, it pings nobody (each send says so as well).
+    allowedMentions: { parse: [] },
   });
   const interactions = createInteractionHandler(commands, core.ctx, options);
   // Commands still running at shutdown finish (against an open database) before anything closes.

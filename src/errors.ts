@@ -1,3 +1,6 @@
+// Labels in these messages are shown as the replies show them: as plain text, whatever they hold.
+import { escapeMarkdown, withoutForbidden } from './text.js';
+
 /**
  * Expected failures: each has a stable code and a message written for the person who typed the
  * command. Anything that is not a UserError is a bug or an outage and is reported generically.
@@ -10,7 +13,9 @@ export type UserErrorCode =
   | 'label_taken'
   | 'invalid_input'
   | 'missing_permission'
-  | 'provider_unavailable';
+  | 'provider_unavailable'
+  /** a command that did not finish in time (the database or a provider not answering) */
+  | 'unavailable';
 
 export class UserError extends Error {
   override readonly name = 'UserError';
@@ -61,13 +66,13 @@ export const createNotTrackedError = (address: string) =>
 export const createAlreadyTrackedError = (address: string, label: string | null) =>
   new UserError(
     'already_tracked',
-    `\`${address}\` is already tracked in this server${label ? ` as **${label}**` : ''}. Use \`/balance\` to see it.`,
+    `\`${address}\` is already tracked in this server${label ? ` as **${escapeMarkdown(label)}**` : ''}. Use \`/balance\` to see it.`,
   );
 
 export const createLabelTakenError = (label: string, address: string) =>
   new UserError(
     'label_taken',
-    `The label **${label}** is already used for \`${address}\` in this server. Pick another label.`,
+    `The label **${escapeMarkdown(label)}** is already used for \`${address}\` in this server. Pick another label.`,
   );
 
 export const createProviderUnavailableError = (provider: string, cause: unknown) =>
@@ -83,8 +88,8 @@ export const createMissingPermissionError = (command: string, permission: string
     `\`/${command}\` is for members with the **${permission}** permission. Ask a server admin to run it.`,
   );
 
-/** User input shown back inside inline code: shortened, and unable to close the code span. */
+/** User input shown back inside inline code: shortened, unable to close the code span, and without invisible characters. */
 function truncate(text: string, max: number): string {
-  const safe = text.replace(/`/g, "'").replace(/\s+/g, ' ');
+  const safe = withoutForbidden(text).replace(/`/g, "'").replace(/\s+/g, ' ');
   return safe.length <= max ? safe : `${safe.slice(0, max - 1)}…`;
 }

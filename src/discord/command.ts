@@ -6,6 +6,7 @@ import {
   type RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from 'discord.js';
 import { UserError } from '../errors.js';
+import { withoutForbidden } from '../text.js';
 import type { Logger } from 'pino';
 import type { SettingsService } from '../sync/settings.js';
 import type { WalletService } from '../wallet/service.js';
@@ -75,14 +76,22 @@ export interface Command {
   definition: RESTPostAPIChatInputApplicationCommandsJSONBody;
   /**
    * 'public' when the handler may call the network: the dispatcher acknowledges within Discord's
-   * 3 seconds and the handler's answer edits that reply. false for answers from the database only.
+   * 3 seconds and the handler's answer edits that reply. false for answers from the database only:
+   * they answer at once, unless the database is slow, when the dispatcher defers them too.
    */
   defer: 'public' | false;
   /**
    * Quick checks (no network: parsing, the database at most), run before deferring so that their
-   * errors stay private and come at once. Front ends await it.
+   * errors stay private and come at once. Front ends await it; the Discord one defers anyway when
+   * they take long (a slow database), and their errors then follow up privately.
    */
   check?(request: CommandRequest, ctx: CommandContext): void | Promise<void>;
+  /**
+   * For a command that changes stored data: the command that shows whether a run went through.
+   * A run given up on (the database not answering) can then only say "unknown, check with …";
+   * without it, a run given up on changed nothing.
+   */
+  verifyWith?: string;
   execute(request: CommandRequest, ctx: CommandContext): Promise<CommandReply>;
   autocomplete?(request: AutocompleteRequest, ctx: CommandContext): Promise<APIApplicationCommandOptionChoice[]>;
 }
@@ -94,7 +103,8 @@ export async function suggestWatchedAddresses(
 ): Promise<APIApplicationCommandOptionChoice[]> {
   const watches = await wallet.suggest({ guildId: request.guildId, fragment: request.focused.value });
   return watches.map((w) => ({
-    name: (w.label ? `${w.label} — ${shortAddress(w.address)}` : w.address).slice(0, 100),
+    // Choice names are plain text, but Discord refuses control characters an older version may have stored.
+    name: (w.label ? `${withoutForbidden(w.label)} — ${shortAddress(w.address)}` : w.address).slice(0, 100),
     value: w.address,
   }));
 }

@@ -6,8 +6,9 @@ import {
   type InteractionReplyOptions,
   MessageFlags,
 } from 'discord.js';
-import { isUserError } from '../errors.js';
+import { isUserError, UserError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { type Acknowledgement, createAcknowledgement } from './acknowledge.js';
 import type { Command, CommandContext, CommandReply, CommandRequest } from './command.js';
 import { createPaging, type PageButtons } from './paging.js';
 import { isTooLate } from './too-late.js';
@@ -18,7 +19,19 @@ const NO_MENTIONS = { parse: [] } as const;
 export interface InteractionHandlerOptions {
   /** How long Previous/Next stay usable after the command or the last press; default 5 minutes. */
   pageIdleMs?: number;
+  /**
+   * How long a command may work before its first answer is "thinking…" (Discord allows 3 s from
+   * the interaction's creation, network included); default 1.5 s.
+   */
+  acknowledgeAfterMs?: number;
+  /** How long a command may run before the user is told it is not finishing; default 60 s. */
+  commandTimeoutMs?: number;
 }
+
+const ACKNOWLEDGE_AFTER_MS = 1_500;
+const COMMAND_TIMEOUT_MS = 60_000;
+/** Autocomplete gets no second chance: an empty list before Discord's 3 s beats none at all. */
+const AUTOCOMPLETE_WITHIN_MS = 2_000;
 
 /**
  * The one place that answers interactions: finds the command, defers when it may be slow, turns
@@ -29,13 +42,55 @@ export function createInteractionHandler(commands: readonly Command[], ctx: Comm
   const byName = new Map(commands.map((c) => [c.definition.name, c]));
   const { logger } = ctx;
   const paging = createPaging({ idleMs: options.pageIdleMs, logger });
+  const acknowledgeAfterMs = options.acknowledgeAfterMs ?? ACKNOWLEDGE_AFTER_MS;
+  const commandTimeoutMs = options.commandTimeoutMs ?? COMMAND_TIMEOUT_MS;
+
+  /**
+   * Run a command so that Discord hears from us in time whatever the database does: whatever has
+   * not answered after `acknowledgeAfterMs` (the checks included) is deferred, publicly, and
+   * answers into "thinking…" later. A run that does not end within `commandTimeoutMs` is given up
+   * on with a message saying what is known; it goes on in the background and is logged.
+   */
+  async function run(command: Command, request: CommandRequest, ack: Acknowledgement, log: Logger): Promise<CommandReply> {
+    const timer = setTimeout(() => void ack.defer().catch(() => {}), acknowledgeAfterMs);
+    let timeout: NodeJS.Timeout | undefined;
+    const work = (async () => {
+      await command.check?.(request, ctx);
+      if (command.defer) await ack.defer();
+      return command.execute(request, ctx);
+    })();
+    const givenUp = new Promise<never>((_, reject) => {
+      timeout = setTimeout(() => reject(createTimeoutError(command)), commandTimeoutMs);
+    });
+    try {
+      return await Promise.race([work, givenUp]);
+    } catch (err) {
+      if (err instanceof TimeoutError) {
+        log.warn({ timeoutMs: commandTimeoutMs }, 'gave up on a command that did not finish');
+        work.then(
+          () => log.warn('a command given up on finished after all'),
+          (lateErr: unknown) => log.warn({ err: lateErr }, 'a command given up on failed after all'),
+        );
+      }
+      throw err;
+    } finally {
+      clearTimeout(timer);
+      clearTimeout(timeout);
+    }
+  }
 
   async function autocomplete(interaction: AutocompleteInteraction): Promise<void> {
     const command = byName.get(interaction.commandName);
     try {
       const focused = interaction.options.getFocused(true);
       const request = { guildId: interaction.guildId ?? '', userId: interaction.user.id, focused: { name: focused.name, value: String(focused.value) } };
-      const choices = (interaction.guildId && (await command?.autocomplete?.(request, ctx))) || [];
+      const found = (async () => (interaction.guildId && (await command?.autocomplete?.(request, ctx))) || [])().catch((err: unknown) => {
+        logger.warn({ err, command: interaction.commandName }, 'autocomplete failed');
+        return [];
+      });
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<[]>((resolve) => (timer = setTimeout(() => resolve([]), AUTOCOMPLETE_WITHIN_MS)));
+      const choices = await Promise.race([found, late]).finally(() => clearTimeout(timer));
       await interaction.respond(choices.slice(0, 25));
     } catch (err) {
       if (!isTooLate(err)) logger.warn({ err, command: interaction.commandName }, 'autocomplete failed');
@@ -45,24 +100,21 @@ export function createInteractionHandler(commands: readonly Command[], ctx: Comm
   async function chatInput(interaction: ChatInputCommandInteraction): Promise<void> {
     const command = byName.get(interaction.commandName);
     const log = logger.child({ command: interaction.commandName, guildId: interaction.guildId, interactionId: interaction.id });
+    const ack = createAcknowledgement(interaction, log);
     try {
       if (!command) throw new Error(`no handler for /${interaction.commandName}`);
       if (!interaction.inGuild()) {
-        await interaction.reply({ content: 'satbell tracks addresses for a server: use its commands in a server channel.', flags: MessageFlags.Ephemeral });
+        await ack.replyPrivately({ content: 'satbell tracks addresses for a server: use its commands in a server channel.', flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS });
         return;
       }
       const progress = createProgress(interaction, log);
       const request = commandRequest(interaction, progress.show);
-      await command.check?.(request, ctx);
-      if (command.defer) await interaction.deferReply();
-      const reply = await command.execute(request, ctx);
+      const reply = await run(command, request, ack, log);
       await progress.finish();
-      const body = message(reply, paging.open(command, request, interaction, reply));
-      if (interaction.deferred || interaction.replied) await interaction.editReply(body);
-      else await interaction.reply(body);
+      await ack.answer(message(reply, paging.open(command, request, interaction, reply)));
       log.debug('command answered');
     } catch (err) {
-      await fail(interaction, err, log);
+      await fail(interaction, ack, err, log);
     }
   }
 
@@ -75,16 +127,17 @@ export function createInteractionHandler(commands: readonly Command[], ctx: Comm
     }
     const { session, commandName } = pressed;
     const log = logger.child({ command: commandName, guildId: interaction.guildId, interactionId: interaction.id, page: pressed.page });
+    const ack = createAcknowledgement(interaction, log);
     try {
       if (!session) {
         // Expired, or from before a restart: take the dead buttons away and say why.
-        await interaction.update({ components: [] });
+        await ack.answer({ components: [], allowedMentions: NO_MENTIONS });
         await interaction.followUp({ content: `These buttons have expired: run \`/${commandName}\` again.`, flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS });
         return;
       }
       const owner = session.request.userId;
       if (interaction.user.id !== owner) {
-        await interaction.reply({ content: `Only <@${owner}> can page this. Run \`/${commandName}\` yourself to browse.`, flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS });
+        await ack.replyPrivately({ content: `Only <@${owner}> can page this. Run \`/${commandName}\` yourself to browse.`, flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS });
         return;
       }
       const progress = createProgress(interaction, log);
@@ -94,16 +147,12 @@ export function createInteractionHandler(commands: readonly Command[], ctx: Comm
         page: pressed.page,
         progress: progress.show,
       };
-      await session.command.check?.(request, ctx);
-      if (session.command.defer) await interaction.deferUpdate();
-      const reply = await session.command.execute(request, ctx);
+      const reply = await run(session.command, request, ack, log);
       await progress.finish();
-      const body = message(reply, paging.turned(session, interaction, reply));
-      if (interaction.deferred) await interaction.editReply(body);
-      else await interaction.update(body);
+      await ack.answer(message(reply, paging.turned(session, interaction, reply)));
       log.debug('page turned');
     } catch (err) {
-      await fail(interaction, err, log);
+      await fail(interaction, ack, err, log);
     }
   }
 
@@ -111,7 +160,7 @@ export function createInteractionHandler(commands: readonly Command[], ctx: Comm
    * Errors are private. A public "thinking…" reply to a command cannot turn private, so it is
    * removed and the error follows up privately; a paged message that a press failed to turn stays.
    */
-  async function fail(interaction: ChatInputCommandInteraction | ButtonInteraction, err: unknown, log: Logger): Promise<void> {
+  async function fail(interaction: ChatInputCommandInteraction | ButtonInteraction, ack: Acknowledgement, err: unknown, log: Logger): Promise<void> {
     if (isTooLate(err)) {
       log.warn('interaction expired before we could answer');
       return;
@@ -121,8 +170,9 @@ export function createInteractionHandler(commands: readonly Command[], ctx: Comm
     const content = isUserError(err) ? err.message : `Something went wrong on our side (ref \`${interaction.id}\`). Please try again.`;
     const privately: InteractionReplyOptions = { content, flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS };
     try {
+      await ack.settled();
       if (!interaction.deferred && !interaction.replied) {
-        await interaction.reply(privately);
+        await ack.replyPrivately(privately);
         return;
       }
       if (interaction.isChatInputCommand()) {
@@ -200,4 +250,22 @@ function createProgress(interaction: ChatInputCommandInteraction | ButtonInterac
       await chain;
     },
   };
+}
+
+/** A run given up on after `commandTimeoutMs`. */
+class TimeoutError extends UserError {}
+
+/**
+ * What the user is told when a command does not finish: a command that only reads changed nothing;
+ * one that may change stored data may or may not have, and `verifyWith` shows which.
+ */
+function createTimeoutError(command: Command): TimeoutError {
+  const name = `\`/${command.definition.name}\``;
+  const why = 'the database or the Bitcoin data service is not answering right now';
+  return new TimeoutError(
+    'unavailable',
+    command.verifyWith
+      ? `${name} did not finish: ${why}, so whether it went through is unknown. In a minute, check with \`${command.verifyWith}\` before trying again.`
+      : `${name} did not finish: ${why}. Nothing was changed; try again in a minute.`,
+  );
 }

@@ -44,7 +44,7 @@ export function createPaging({ idleMs = DEFAULT_PAGE_IDLE_MS, logger }: { idleMs
     clearTimeout(session.timer);
     session.timer = setTimeout(() => {
       sessions.delete(session.id);
-      session.latest.editReply({ components: [] }).catch((err: unknown) => {
+      session.latest.editReply({ components: [], allowedMentions: { parse: [] } }).catch((err: unknown) => {
         if (!isTooLate(err)) logger.warn({ err, command: session.command.definition.name }, 'could not remove expired page buttons');
       });
     }, idle);

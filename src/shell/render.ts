@@ -84,7 +84,9 @@ export function simplifyMarkdown(text: string, options: TextOptions = {}): strin
     .replace(/^(?:-#|#{1,3}) +/gm, '')
     // escapeMarkdown puts a zero-width space after @ so that nothing pings: invisible, but it
     // would ride along in a copied label.
-    .replace(/@\u200b/g, '@');
+    .replace(/@\u200b/g, '@')
+    .replace(/:\u200b\/\//g, '://')
+    .replace(/\b(www)\u200b\./gi, '$1.');
   return out.replace(new RegExp(`${OPEN}(\\d+)${CLOSE}`, 'g'), (_, i: string) => kept[Number(i)]!);
 }
 

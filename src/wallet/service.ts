@@ -13,6 +13,7 @@ import {
   isUserError,
   UserError,
 } from '../errors.js';
+import { checkLabelText, checkText, isSearchable } from './input.js';
 import {
   type AddressChanges,
   createWalletRepository,
@@ -112,6 +113,7 @@ export function createWalletService({
    * this server's watches (any case). Returns the canonical address.
    */
   async function resolve(guildId: string, input: string): Promise<string> {
+    checkText(input, 'The address or label');
     let problem: string;
     try {
       return parseAddress(input, network).address;
@@ -166,7 +168,7 @@ export function createWalletService({
     trackedAddresses: () => repo.trackedAddresses(),
 
     /** Validate an address for this network: throws a user error saying what is wrong with it. */
-    parseAddress: (input: string) => parseAddress(input, network),
+    parseAddress: (input: string) => parseAddress(checkText(input, 'The address'), network),
 
     /** An address, or the label of one of the server's watches, as its canonical address. */
     resolveAddress: (input: { guildId: string; address: string }) => resolve(input.guildId, input.address),
@@ -243,6 +245,7 @@ export function createWalletService({
 
     /** Watches of a server whose address or label contains `fragment`, for autocomplete. */
     async suggest(input: { guildId: string; fragment: string; limit?: number }) {
+      if (!isSearchable(input.fragment)) return [];
       const needle = input.fragment.trim().replace(/\s+/g, ' ').toLowerCase();
       const watches = await repo.listWatches(input.guildId);
       // A label that starts with what was typed is the likeliest pick, then any other match.
@@ -346,8 +349,9 @@ function isUniqueViolation(err: unknown): boolean {
   return false;
 }
 
+/** A label as stored: checked (no links, mentions, markdown or control characters), spaces collapsed. */
 function normaliseLabel(label: string | null | undefined): string | null {
-  const trimmed = label?.trim().replace(/\s+/g, ' ');
+  const trimmed = label == null ? null : checkLabelText(label).trim().replace(/\s+/g, ' ');
   if (!trimmed) return null;
   if (trimmed.length > MAX_LABEL_LENGTH) {
     throw new UserError('invalid_input', `A label can be at most ${MAX_LABEL_LENGTH} characters long.`);

@@ -100,6 +100,13 @@ describe('npm run shell', () => {
     expect(await type(shell, `/track ${typo}`)).toBe(`${typo} is not a valid Bitcoin address (bad checksum). Check it for typos and paste it again.\n`);
   });
 
+  it('refuses a label with a link and text with a control character, as in Discord', async () => {
+    const other = testAddress('shell-hostile');
+    expect(await type(shell, `/track ${other} label:"https://evil.example"`)).toMatch(/^A label cannot contain a link/);
+    expect(await type(shell, '/balance cold\u202e')).toMatch(/^The address or label contains an invisible control character \(U\+202E\)/);
+    expect(api.requests.some((r) => `${r.path} ${JSON.stringify(r.query)}`.includes(other))).toBe(false);
+  });
+
   it('says what is wrong with a line it cannot run', async () => {
     expect(await type(shell, '/balance cold frsh:true')).toBe('/balance has no option frsh. Its options: address, fresh.\n');
     expect(await type(shell, '/balance')).toMatch(/^\/balance needs address: \/balance <address> \[fresh:…\]\n$/);

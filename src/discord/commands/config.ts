@@ -1,6 +1,7 @@
 import { ApplicationCommandOptionType, ChannelType, InteractionContextType, PermissionFlagsBits } from 'discord.js';
 import { parseBtc } from '../../chain/amount.js';
 import { createMissingPermissionError } from '../../errors.js';
+import { checkText } from '../../wallet/input.js';
 import { type Command, required } from '../command.js';
 import { renderSettings } from '../render/settings.js';
 
@@ -46,6 +47,7 @@ export const config: Command = {
       { type: ApplicationCommandOptionType.Subcommand, name: 'show', description: 'Show the notice channel, the threshold and the last delivery error' },
     ],
   },
+  verifyWith: '/config show',
   defer: false,
   check({ memberPermissions }) {
     if (!(memberPermissions & PermissionFlagsBits.ManageGuild)) throw createMissingPermissionError('config', 'Manage Server');
@@ -58,7 +60,7 @@ export const config: Command = {
         await settings.setChannel(guildId, required(options.channel('channel'), 'channel'));
         return { embeds: [renderSettings(await settings.get(guildId), 'channel')] };
       case 'threshold':
-        await settings.setThreshold(guildId, parseBtc(required(options.string('btc'), 'btc')));
+        await settings.setThreshold(guildId, parseBtc(checkText(required(options.string('btc'), 'btc'), 'The amount')));
         return { embeds: [renderSettings(await settings.get(guildId), 'threshold')] };
       case 'show':
         return { embeds: [renderSettings(await settings.get(guildId))] };

@@ -14,10 +14,8 @@ export const shortTxid = (txid: string) => `${txid.slice(0, 8)}…${txid.slice(-
 export const shortAddress = (address: string) =>
   address.length <= 20 ? address : `${address.slice(0, 10)}…${address.slice(-6)}`;
 
-/** Labels are user input: make sure they cannot break out of the markdown around them. */
-export function escapeMarkdown(text: string): string {
-  return text.replace(/([\\*_~`|>[\]()])/g, '\\$1').replace(/@/g, '@\u200b');
-}
+/** Labels are user input: shown as plain text, whatever they hold. */
+export { escapeMarkdown } from '../../text.js';
 
 export function createExplorerLinks(explorerUrl: string) {
   const base = explorerUrl.replace(/\/+$/, '');

@@ -156,6 +156,10 @@ function failureReply({ status, body, headers }: FailureResponse): Reply {
 }
 
 function send(res: ServerResponse, reply: Reply, bucket: string): void {
+  if (reply.drop) {
+    res.socket?.destroy();
+    return;
+  }
   const resetAfter = 1;
   const headers: Record<string, string> = {
     'x-ratelimit-limit': '50',

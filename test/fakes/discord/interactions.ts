@@ -17,7 +17,7 @@ import { checkChoices, checkMessage } from './messages.js';
 import { guildInteractionBase } from './payloads.js';
 import { buildOptions } from './options.js';
 import type { DiscordState, MessageContent, MessageRecord } from './state.js';
-import type { AutocompleteChoice, AutocompleteInput, ButtonInput, CommandInput, FakeInteraction, FakeMessage } from './types.js';
+import type { AutocompleteChoice, AutocompleteInput, ButtonInput, CommandInput, FakeInteraction, FakeMessage, LostResponse } from './types.js';
 import { ALL_PERMISSIONS, apiError, unknownMessage, type Reply, type Waiters } from './util.js';
 
 interface InteractionRecord {
@@ -30,6 +30,8 @@ interface InteractionRecord {
   channelId: string;
   user: APIUser;
   createdAt: number;
+  /** When the first callback was taken, on the fake's clock. */
+  acknowledgedAt: number | null;
   callbacks: { type: number; data?: unknown }[];
   ephemeral: boolean;
   /** For a component: the message it is on, which callbacks 6 and 7 (and then @original) update. */
@@ -41,6 +43,8 @@ interface InteractionRecord {
   edits: FakeMessage[];
   followups: MessageRecord[];
   choices: AutocompleteChoice[] | null;
+  /** The next callback is committed but its response lost. */
+  loseCallbackResponse?: LostResponse;
 }
 
 export interface InteractionTiming {
@@ -114,6 +118,7 @@ export class Interactions {
     if (!channel) throw new Error(`clickButton: the channel of message ${messageId} was deleted`);
     const record = this.#newRecord(InteractionType.MessageComponent, message.interaction?.name ?? '', channel.guildId, channel.id, userId);
     record.message = message;
+    record.loseCallbackResponse = input.loseCallbackResponse;
     const payload = {
       ...guildInteractionBase(this.state, record, input.memberPermissions, input.locale),
       type: InteractionType.MessageComponent,
@@ -134,6 +139,10 @@ export class Interactions {
       id: record.id,
       token: record.token,
       callbacks: record.callbacks,
+      createdAt: record.createdAt,
+      get acknowledgedAt() {
+        return record.acknowledgedAt;
+      },
       get ephemeral() {
         return record.ephemeral;
       },
@@ -201,6 +210,7 @@ export class Interactions {
     const focused = 'focused' in input ? { name: input.focused, value: input.value } : undefined;
     const { options, resolved } = buildOptions(state, command, { ...input, commandName: input.name, focused });
     const record = this.#newRecord(type, input.name, guild.id, channel.id, input.userId ?? this.defaultUserId);
+    record.loseCallbackResponse = input.loseCallbackResponse;
     const payload = {
       ...guildInteractionBase(this.state, record, permissions, input.locale),
       // An autocomplete interaction has the same shape with type 4 (and the focused option marked).
@@ -218,7 +228,7 @@ export class Interactions {
     const { state } = this;
     return {
       id: state.nextId(), token: `aW50ZXJhY3Rpb246${randomBytes(48).toString('base64url')}`, type, name, guildId,
-      channelId, user: state.user(userId), createdAt: state.now(), callbacks: [], ephemeral: false, message: null, original: null,
+      channelId, user: state.user(userId), createdAt: state.now(), acknowledgedAt: null, callbacks: [], ephemeral: false, message: null, original: null,
       visible: null, edits: [], followups: [], choices: null,
     };
   }
@@ -265,7 +275,14 @@ export class Interactions {
     }
     record.ephemeral = record.original ? (record.original.current.flags & MessageFlags.Ephemeral) !== 0 : (flags & MessageFlags.Ephemeral) !== 0;
     record.callbacks.push(data === undefined ? { type } : { type, data });
+    record.acknowledgedAt = this.state.now();
     this.waiters.notify();
+    const lost = record.loseCallbackResponse;
+    if (lost) {
+      // Taken, and the bot never hears so: Discord answering 500 after commit, or the connection dropping.
+      record.loseCallbackResponse = undefined;
+      return lost === 'drop' ? { status: 0, drop: true } : { status: 500, body: { message: '500: Internal Server Error', code: 0 } };
+    }
     if (req.query.with_response !== 'true') return { status: 204 };
     const message = record.original && type !== R.ApplicationCommandAutocompleteResult ? record.original : null;
     return {

@@ -91,6 +91,9 @@ export interface FakeMessage extends FakeMessageVersion {
 
 export type OptionValue = string | number | boolean;
 
+/** How a committed callback's response goes missing. */
+export type LostResponse = 'error' | 'drop';
+
 export interface CommandInput {
   guildId: string;
   /** Default: the guild's first text channel. */
@@ -103,6 +106,12 @@ export interface CommandInput {
   /** Default: every permission. */
   memberPermissions?: bigint;
   locale?: string;
+  /**
+   * Discord takes the first callback of this interaction but its response is lost: a 500 after
+   * commit ('error'), or a connection closed without an answer ('drop'). Later callbacks get 40060,
+   * as they would from Discord.
+   */
+  loseCallbackResponse?: LostResponse;
 }
 
 export interface AutocompleteInput extends Omit<CommandInput, 'options'> {
@@ -120,6 +129,12 @@ export interface ButtonInput {
   /** Default: every permission. */
   memberPermissions?: bigint;
   locale?: string;
+  /**
+   * Discord takes the first callback of this interaction but its response is lost: a 500 after
+   * commit ('error'), or a connection closed without an answer ('drop'). Later callbacks get 40060,
+   * as they would from Discord.
+   */
+  loseCallbackResponse?: LostResponse;
 }
 
 export interface AutocompleteChoice {
@@ -132,6 +147,10 @@ export interface FakeInteraction {
   token: string;
   /** Accepted `POST /interactions/:id/:token/callback` bodies. */
   callbacks: { type: number; data?: unknown }[];
+  /** When Discord created the interaction, on the fake's clock (ms). */
+  createdAt: number;
+  /** When the first callback was taken, on the fake's clock; null until then. Discord allows 3 s. */
+  acknowledgedAt: number | null;
   /**
    * The first user-visible reply: a type-4 callback's message, or after a type-5 callback the first edit of
    * @original. For a button press, also the message it is on as a type-7 callback updated it, or after a type-6

@@ -5,6 +5,8 @@ export interface Reply {
   status: number;
   body?: unknown;
   headers?: Record<string, string>;
+  /** Close the connection instead of answering (the request may well have been acted on). */
+  drop?: boolean;
 }
 
 const DISCORD_EPOCH = 1_420_070_400_000n;
