@@ -55,11 +55,11 @@ export function createBlockchainInfoProvider(options: BlockchainInfoOptions): Ch
   return {
     name: NAME,
 
-    async getBalances(addresses, signal) {
+    async getBalances(addresses, request) {
       const balances = new Map<string, AddressBalance>();
       for (const batch of batches([...new Set(addresses)])) {
         const active = batch.map(encodeURIComponent).join('|');
-        const body = await http.getJson(`/balance?active=${active}`, balanceBody, signal);
+        const body = await http.getJson(`/balance?active=${active}`, balanceBody, request);
         for (const address of batch) {
           // Keys are the canonical text: bech32 comes back lower-case whatever case was sent.
           const entry = Object.hasOwn(body, address) ? body[address] : body[address.toLowerCase()];
@@ -70,7 +70,7 @@ export function createBlockchainInfoProvider(options: BlockchainInfoOptions): Ch
       return balances;
     },
 
-    async getHistory(address, { knownTxids, maxTxs, onProgress, signal } = {}): Promise<AddressHistory> {
+    async getHistory(address, { knownTxids, maxTxs, onProgress, ...request } = {}): Promise<AddressHistory> {
       const path = `/rawaddr/${encodeURIComponent(address)}`;
       const seen = new Set<string>();
       const txs: ChainTx[] = [];
@@ -79,7 +79,7 @@ export function createBlockchainInfoProvider(options: BlockchainInfoOptions): Ch
       let stepBacks = 0;
 
       for (;;) {
-        const page = await http.getJson(`${path}?limit=${PAGE_SIZE}&offset=${offset}`, rawAddrBody, signal);
+        const page = await http.getJson(`${path}?limit=${PAGE_SIZE}&offset=${offset}`, rawAddrBody, request);
         balance ??= { address, balance: page.final_balance, txCount: page.n_tx, totalReceived: page.total_received };
 
         // Pages overlap by one tx. If that tx is not one we have, txs above vanished (replaced,
@@ -115,6 +115,9 @@ export function createBlockchainInfoProvider(options: BlockchainInfoOptions): Ch
         offset += page.txs.length - 1;
       }
     },
+
+    estimatedWaitMs: (key) => http.estimatedWaitMs(key),
+    pausedMs: () => http.pausedMs(),
   };
 }
 

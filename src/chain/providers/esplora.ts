@@ -4,7 +4,7 @@
  * /address/:a/txs then /txs/chain/:last_seen_txid. Wire facts: /work/shared/reference/chain-apis.md.
  */
 import * as z from 'zod';
-import { ProviderError, type AddressBalance, type AddressHistory, type ChainProvider, type ChainTx } from '../provider.js';
+import { ProviderError, type AddressBalance, type AddressHistory, type ChainProvider, type ChainTx, type RequestOptions } from '../provider.js';
 import { createHttpClient, type HttpOptions } from './http.js';
 import { systemClock } from './limiter.js';
 import { count, sats, txid } from './wire.js';
@@ -56,9 +56,9 @@ export function createEsploraProvider(options: EsploraOptions): ChainProvider {
   const clock = options.clock ?? systemClock;
   const parallelism = Number.isFinite(options.concurrency) ? options.concurrency! : BALANCE_PARALLELISM;
 
-  async function addressInfo(address: string, signal?: AbortSignal) {
+  async function addressInfo(address: string, request?: RequestOptions | AbortSignal) {
     const path = `/address/${encodeURIComponent(address)}`;
-    const body = await http.getJson(path, addressBody, signal);
+    const body = await http.getJson(path, addressBody, request);
     if (canonical(body.address) !== canonical(address)) {
       throw new ProviderError(NAME, `${path} answered for another address (${body.address.slice(0, 100)})`);
     }
@@ -94,22 +94,22 @@ export function createEsploraProvider(options: EsploraOptions): ChainProvider {
   return {
     name: NAME,
 
-    async getBalances(addresses, signal) {
+    async getBalances(addresses, request) {
       const unique = [...new Set(addresses)];
-      const found = await mapLimited(unique, parallelism, async (address) => (await addressInfo(address, signal)).balance);
+      const found = await mapLimited(unique, parallelism, async (address) => (await addressInfo(address, request)).balance);
       return new Map(found.map((balance) => [balance.address, balance]));
     },
 
-    async getHistory(address, { knownTxids, maxTxs, onProgress, signal } = {}): Promise<AddressHistory> {
+    async getHistory(address, { knownTxids, maxTxs, onProgress, ...request } = {}): Promise<AddressHistory> {
       // Balance before txs: a tx arriving in between then shows in the txs but not yet in the
       // balance, which a later balance check notices; the other way round it would go unseen.
-      const { balance, confirmedTxCount } = await addressInfo(address, signal);
+      const { balance, confirmedTxCount } = await addressInfo(address, request);
       const path = `/address/${encodeURIComponent(address)}/txs`;
       const target = canonical(address);
       const seen = new Set<string>();
       const txs: ChainTx[] = [];
       let confirmedSeen = 0;
-      let page = await http.getJson(path, txsBody, signal);
+      let page = await http.getJson(path, txsBody, request);
       let firstPage = true;
 
       for (;;) {
@@ -143,10 +143,13 @@ export function createEsploraProvider(options: EsploraOptions): ChainProvider {
           }
           return { balance, txs, complete: true };
         }
-        page = await http.getJson(lastConfirmed ? `${path}/chain/${lastConfirmed}` : `${path}/chain`, txsBody, signal);
+        page = await http.getJson(lastConfirmed ? `${path}/chain/${lastConfirmed}` : `${path}/chain`, txsBody, request);
         firstPage = false;
       }
     },
+
+    estimatedWaitMs: (key) => http.estimatedWaitMs(key),
+    pausedMs: () => http.pausedMs(),
   };
 }
 
