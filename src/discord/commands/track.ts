@@ -1,6 +1,6 @@
 import { ApplicationCommandOptionType, InteractionContextType } from 'discord.js';
 import { type Command, type CommandRequest, required } from '../command.js';
-import { renderTrackProgress, renderTracked } from '../render/embeds.js';
+import { type ProviderWait, renderTrackProgress, renderTracked, renderWaiting } from '../render/embeds.js';
 
 const address = ({ options }: CommandRequest) => required(options.string('address'), 'address');
 
@@ -20,15 +20,23 @@ export const track: Command = {
     const { guildId } = request;
     const label = request.options.string('label');
     const canonical = wallet.parseAddress(address(request)).address;
+    let fetched: { fetched: number; total: number } | undefined;
+    const show = (wait?: ProviderWait) =>
+      request.progress({
+        embeds: [fetched ? renderTrackProgress(canonical, label?.trim() || null, fetched.fetched, fetched.total, wait) : renderWaiting(wait!)],
+      });
     const result = await wallet.track({
       guildId,
       userId: request.userId,
       address: canonical,
       label,
       // A history that fits in one page needs no progress report: the answer is about to come.
-      onProgress: (fetched, total) => {
-        if (fetched < total) request.progress({ embeds: [renderTrackProgress(canonical, label?.trim() || null, fetched, total)] });
+      onProgress: (done, total) => {
+        if (done >= total) return;
+        fetched = { fetched: done, total };
+        show();
       },
+      onWait: (provider, waitMs) => show({ provider, waitMs }),
     });
     const { channelId } = await settings.get(guildId);
     return { embeds: [renderTracked(result, links, { noticesOff: channelId === null })] };
