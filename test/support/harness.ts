@@ -6,7 +6,7 @@ import { expect } from 'vitest';
 import { type Bot, startBot } from '../../src/app.js';
 import { loadConfig } from '../../src/config/index.js';
 import type { InteractionHandlerOptions } from '../../src/discord/interactions.js';
-import { type BlockchainInfoFake, FakeChain, startBlockchainInfoFake } from '../fakes/chain/index.js';
+import { type BlockchainInfoFake, type EsploraFake, FakeChain, startBlockchainInfoFake, startEsploraFake } from '../fakes/chain/index.js';
 import {
   type CommandInput,
   type FakeDiscord,
@@ -22,18 +22,23 @@ export const EXPLORER = 'https://explorer.test';
 
 /**
  * The real bot (discord.js client, wallet, database, provider) started against loopback fakes of
- * Discord and Blockchain.com. Tests drive it the way Discord would and read what users see. The bot
- * registers its commands to the fake's first guild.
+ * Discord and Blockchain.com (and, with `esplora: true`, Esplora over the same chain, at ESPLORA_URL;
+ * `env` then says which providers the bot uses, e.g. CHAIN_PROVIDERS: 'blockchain-info,esplora').
+ * Tests drive it the way Discord would and read what users see. The bot registers its commands to
+ * the fake's first guild.
  */
 export async function startHarness({
   backend = 'pglite' as Backend | 'pglite-file',
   discord: fakeOptions = {} as FakeDiscordOptions,
   env = {} as Record<string, string>,
   bot: botOptions = {} as InteractionHandlerOptions,
+  esplora: withEsplora = false,
 } = {}) {
   const discord = await startFakeDiscord(fakeOptions);
   const chain = new FakeChain();
   const api: BlockchainInfoFake = await startBlockchainInfoFake({ chain });
+  const esplora: EsploraFake | undefined = withEsplora ? await startEsploraFake({ chain }) : undefined;
+  const fakes = () => Promise.all([discord.close(), api.close(), esplora?.close()]);
   const database = await harnessDatabase(backend);
   const guild = discord.guilds[0]!;
   const config = loadConfig({
@@ -42,6 +47,7 @@ export async function startHarness({
     DISCORD_GUILD_ID: guild.id,
     DATABASE_URL: database.url,
     BLOCKCHAIN_INFO_URL: api.url,
+    ...(esplora ? { ESPLORA_URL: esplora.url } : {}),
     // Only the fake, unpaced: no fallback to a public service, no 10-second politeness in tests.
     CHAIN_PROVIDERS: 'blockchain-info',
     BLOCKCHAIN_INFO_RPS: 'unlimited',
@@ -56,7 +62,7 @@ export async function startHarness({
   try {
     bot = await startBot(config, logger, botOptions);
   } catch (err) {
-    await Promise.all([discord.close(), api.close()]);
+    await fakes();
     await database.drop();
     throw err;
   }
@@ -65,6 +71,8 @@ export async function startHarness({
     discord,
     chain,
     api,
+    /** the Esplora fake, when asked for */
+    esplora,
     get bot() {
       return bot;
     },
@@ -91,7 +99,7 @@ export async function startHarness({
     },
     async close() {
       await bot.stop();
-      await Promise.all([discord.close(), api.close()]);
+      await fakes();
       await database.drop();
     },
   };
