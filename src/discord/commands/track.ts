@@ -20,20 +20,21 @@ export const track: Command = {
     const { guildId } = request;
     const label = request.options.string('label');
     const canonical = wallet.parseAddress(address(request)).address;
-    let fetched: { fetched: number; total: number } | undefined;
-    const show = (wait?: ProviderWait) =>
-      request.progress({
-        embeds: [fetched ? renderTrackProgress(canonical, label?.trim() || null, fetched.fetched, fetched.total, wait) : renderWaiting(wait!)],
-      });
+    /** how far a long history has got, once it has */
+    let loaded: { fetched: number; total: number } | undefined;
+    const show = (wait?: ProviderWait) => {
+      const embed = loaded ? renderTrackProgress(canonical, label?.trim() || null, loaded.fetched, loaded.total, wait) : wait && renderWaiting(wait);
+      if (embed) request.progress({ embeds: [embed] });
+    };
     const result = await wallet.track({
       guildId,
       userId: request.userId,
       address: canonical,
       label,
       // A history that fits in one page needs no progress report: the answer is about to come.
-      onProgress: (done, total) => {
-        if (done >= total) return;
-        fetched = { fetched: done, total };
+      onProgress: (fetched, total) => {
+        if (fetched >= total) return;
+        loaded = { fetched, total };
         show();
       },
       onWait: (provider, waitMs) => show({ provider, waitMs }),

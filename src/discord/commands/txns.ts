@@ -18,10 +18,10 @@ export const txns: Command = {
     const address = required(options.string('address'), 'address');
     // fresh:true asks the network for the reply as typed; turning its pages reads what that stored.
     const fresh = (options.boolean('fresh') ?? false) && requested === 0;
+    const onWait = (provider: string, waitMs: number) => progress({ embeds: [renderWaiting({ provider, waitMs })] });
     const { view, page } = await loadPage(
       requested,
-      (offset, limit) =>
-        wallet.txns({ guildId, address, fresh, offset, limit, onWait: (provider, waitMs) => progress({ embeds: [renderWaiting({ provider, waitMs })] }) }),
+      (offset, limit) => wallet.txns({ guildId, address, fresh, offset, limit, onWait }),
       (v) => v.listed,
     );
     return { embeds: [renderTxns(view, links, providerName(), page)], page };
