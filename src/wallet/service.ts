@@ -99,6 +99,7 @@ export function createWalletService({
   const repo = createWalletRepository({ db });
   /** per server, tracks that passed the cap check and are still fetching: they count against it */
   const tracking = new Map<string, number>();
+  const capTurns = createSerialQueue();
 
   /** Call the provider; any failure of its becomes one error the user can act on. */
   async function ask<T>(what: string, address: string, call: () => Promise<T>): Promise<T> {
@@ -177,19 +178,23 @@ export function createWalletService({
 
   /**
    * A place under the server's cap, held while the history is fetched, so that tracks typed at
-   * once cannot pass the cap together. Checked before any provider call.
+   * once cannot pass the cap together. Checked before any provider call. Checks and releases take
+   * turns per server: a release waits for a count that may have been read before its watch was
+   * stored, so no watch is ever counted neither as stored nor as in flight.
    */
   async function reserveWatch(guildId: string): Promise<() => void> {
-    if (maxAddressesPerGuild !== Infinity) {
+    if (maxAddressesPerGuild === Infinity) return () => {};
+    await capTurns.run(guildId, async () => {
       const { count } = await repo.watchTotals(guildId);
       if (count + (tracking.get(guildId) ?? 0) >= maxAddressesPerGuild) throw createTooManyAddressesError(maxAddressesPerGuild);
-    }
-    tracking.set(guildId, (tracking.get(guildId) ?? 0) + 1);
-    return () => {
-      const left = (tracking.get(guildId) ?? 1) - 1;
-      if (left > 0) tracking.set(guildId, left);
-      else tracking.delete(guildId);
-    };
+      tracking.set(guildId, (tracking.get(guildId) ?? 0) + 1);
+    });
+    return () =>
+      void capTurns.run(guildId, () => {
+        const left = (tracking.get(guildId) ?? 1) - 1;
+        if (left > 0) tracking.set(guildId, left);
+        else tracking.delete(guildId);
+      });
   }
 
   async function addWatch(
@@ -367,6 +372,22 @@ export function createWalletService({
 }
 
 export type WalletService = ReturnType<typeof createWalletService>;
+
+/** Runs functions one after another per key, each after the last one of its key settled. */
+function createSerialQueue() {
+  const tails = new Map<string, Promise<unknown>>();
+  return {
+    run<T>(key: string, fn: () => T | Promise<T>): Promise<T> {
+      const result = (tails.get(key) ?? Promise.resolve()).then(fn);
+      const tail = result.catch(() => {});
+      tails.set(key, tail);
+      void tail.then(() => {
+        if (tails.get(key) === tail) tails.delete(key);
+      });
+      return result;
+    },
+  };
+}
 
 /** Input that was meant as an address, so that what is wrong with it is worth saying. */
 function looksLikeAddress(text: string): boolean {
