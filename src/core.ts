@@ -61,6 +61,7 @@ export async function openCore(config: CoreConfig, logger: Logger): Promise<Core
     provider,
     logger,
     network: config.NETWORK,
+    maxAddressesPerGuild: config.MAX_ADDRESSES_PER_GUILD,
     // Notices are written in the transaction that stores the change, then delivered.
     onChanges: createNoticeWriter(),
     afterChanges: () => dispatcher?.poke(),

@@ -11,6 +11,7 @@ export type UserErrorCode =
   | 'unknown_address'
   | 'already_tracked'
   | 'label_taken'
+  | 'limit_reached'
   | 'invalid_input'
   | 'missing_permission'
   | 'provider_unavailable'
@@ -81,6 +82,30 @@ export const createProviderUnavailableError = (provider: string, cause: unknown)
     `The Bitcoin data service (${provider}) could not be reached. Nothing was changed; try again in a minute.`,
     { cause },
   );
+
+/** A rate-limited service would keep the command waiting longer than a person should wait. */
+export const createProviderRateLimitedError = (provider: string, waitMs: number, { paused }: { paused: boolean }, cause: unknown) =>
+  new UserError(
+    'provider_unavailable',
+    paused
+      ? `${provider} asked us to wait ${formatWait(waitMs)} (rate limit); try again later. Nothing was changed.`
+      : `${provider} is busy: this would wait about ${formatWait(waitMs)} for its turn (rate limit); try again later. Nothing was changed.`,
+    { cause },
+  );
+
+export const createTooManyAddressesError = (max: number) =>
+  new UserError(
+    'limit_reached',
+    `This server already tracks ${max.toLocaleString('en-US')} ${max === 1 ? 'address' : 'addresses'}, the most it may (MAX_ADDRESSES_PER_GUILD). Untrack one first with \`/untrack\`, or ask whoever runs satbell to raise the limit.`,
+  );
+
+/** A wait as people say it: `8 s`, `2 minutes`; rounded up, so that "try again" after it works. */
+export function formatWait(ms: number): string {
+  const seconds = Math.max(1, Math.ceil(ms / 1000));
+  if (seconds < 90) return `${seconds} s`;
+  const minutes = Math.ceil(seconds / 60);
+  return `${minutes} minutes`;
+}
 
 export const createMissingPermissionError = (command: string, permission: string) =>
   new UserError(

@@ -32,7 +32,33 @@ export interface AddressHistory {
   complete: boolean;
 }
 
-export interface HistoryOptions {
+/**
+ * How one call may use a provider's budget. Every field is optional: a call without them waits
+ * its turn in the default queue for as long as it takes.
+ */
+export interface RequestOptions {
+  signal?: AbortSignal;
+  /**
+   * Whose request this is (a server's id, or 'sync'): each provider serves the keys that are
+   * waiting in turn, so one key with many requests queued delays another by about one turn.
+   */
+  key?: string;
+  /** give up (a ProviderWaitError, nothing sent) rather than wait longer than this for a turn */
+  maxWaitMs?: number;
+  /**
+   * Failover: send the call to the first provider whose wait is at most this, else to the one with
+   * the shortest wait; default: the first that is neither failing nor paused, however long its queue
+   */
+  preferWaitMs?: number;
+  /** called when the call must wait for its turn, with the provider and about how long */
+  onWait?: (provider: string, waitMs: number) => void;
+}
+
+/** RequestOptions, from the options object or the bare AbortSignal that older callers pass. */
+export const requestOptions = (request: RequestOptions | AbortSignal | undefined): RequestOptions =>
+  request instanceof AbortSignal ? { signal: request } : (request ?? {});
+
+export interface HistoryOptions extends RequestOptions {
   /**
    * Stop paging at the first of these that is confirmed (it is not returned). Unconfirmed txs are
    * listed first and may have confirmed since, so they are always returned.
@@ -42,26 +68,51 @@ export interface HistoryOptions {
   maxTxs?: number;
   /** called after each page with how many transactions have been fetched and how many exist */
   onProgress?: (fetched: number, total: number) => void;
-  signal?: AbortSignal;
 }
 
 export interface ChainProvider {
   readonly name: string;
   /** balances of many addresses in as few calls as the service allows */
-  getBalances(addresses: readonly string[], signal?: AbortSignal): Promise<Map<string, AddressBalance>>;
+  getBalances(addresses: readonly string[], request?: RequestOptions | AbortSignal): Promise<Map<string, AddressBalance>>;
   /** the address's balance and its transactions, newest first */
   getHistory(address: string, options?: HistoryOptions): Promise<AddressHistory>;
+  /**
+   * About how long a request for `key` made now would wait for its turn, in milliseconds: what is
+   * left of a pause (the service's Retry-After, or ours after a 429) plus the queue ahead of it.
+   */
+  estimatedWaitMs?(key?: string): number;
+  /** what is left of the provider's pause, in milliseconds; 0 when it may be asked */
+  pausedMs?(): number;
 }
 
 /** Thrown by providers for anything the service did wrong: unreachable, 5xx, 429, malformed body. */
 export class ProviderError extends Error {
-  override readonly name = 'ProviderError';
+  override name = 'ProviderError';
+  /** how long the service asked us to wait (a 429 or Retry-After), in milliseconds */
+  readonly waitMs?: number;
   constructor(
     readonly provider: string,
     message: string,
     readonly status?: number,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; waitMs?: number },
   ) {
     super(`${provider}: ${message}`, options);
+    if (options?.waitMs !== undefined) this.waitMs = options.waitMs;
+  }
+}
+
+/**
+ * Not sent: the wait for a turn is longer than the caller allows. No sign that the provider is
+ * unwell, so failover asks the next without setting this one aside.
+ */
+export class ProviderWaitError extends ProviderError {
+  override name = 'ProviderWaitError';
+  constructor(
+    provider: string,
+    override readonly waitMs: number,
+    /** true when the wait is a pause the service asked for; false when it is our own queue */
+    readonly paused: boolean,
+  ) {
+    super(provider, `not asked: ${paused ? 'it asked us to pause' : 'its queue is long'}, about ${Math.ceil(waitMs / 1000)} s to wait`, paused ? 429 : undefined, { waitMs });
   }
 }

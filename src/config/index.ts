@@ -38,6 +38,14 @@ const schema = z.object({
   BLOCKCHAIN_INFO_URL: z.url({ error: 'must be a URL such as https://blockchain.info' }).default('https://blockchain.info'),
   ESPLORA_RPS: rate('4'),
   BLOCKCHAIN_INFO_RPS: rate('0.1'),
+  MAX_ADDRESSES_PER_GUILD: z
+    .string()
+    .trim()
+    .default('500')
+    .refine((text) => /^\d+$/.test(text) && Number(text) >= 1 && Number(text) <= 1_000_000, {
+      message: 'must be a whole number of addresses from 1 to 1000000',
+    })
+    .transform(Number),
   EXPLORER_URL: z.url({ error: 'must be a URL such as https://mempool.space' }).default('https://mempool.space'),
   SYNC_CRON: z
     .string()

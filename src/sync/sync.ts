@@ -14,6 +14,13 @@ export interface SyncReport {
 }
 
 /**
+ * The sync's share of each provider: a queue of its own, taking turns with people's commands, and
+ * more patience than a person has, since nobody waits on it; a pause longer than that is left to
+ * the next pass.
+ */
+const SYNC_REQUEST = { key: 'sync', preferWaitMs: 60_000, maxWaitMs: 10 * 60_000 } as const;
+
+/**
  * One pass over every tracked address: ask for all balances in as few calls as the provider
  * allows, then fetch new transactions only for addresses whose balance or transaction count moved,
  * that still have unconfirmed transactions (to see them confirm or vanish), or whose stored rows
@@ -28,7 +35,7 @@ export function createSync({ wallet, provider, logger }: { wallet: WalletService
 
     const live = await provider.getBalances(
       tracked.map((a) => a.address),
-      signal,
+      { ...SYNC_REQUEST, signal },
     );
     for (const stored of tracked) {
       if (signal?.aborted) break;
@@ -36,7 +43,7 @@ export function createSync({ wallet, provider, logger }: { wallet: WalletService
       const moved = !now || now.balance !== stored.balance || now.txCount !== stored.txCount;
       if (!moved && !stored.hasUnconfirmed && !stored.inconsistent) continue;
       try {
-        const changes = await wallet.refresh(stored.address, signal);
+        const changes = await wallet.refresh(stored.address, { ...SYNC_REQUEST, signal });
         report.refreshed++;
         report.added += changes.added.length;
         report.confirmed += changes.confirmed.length;

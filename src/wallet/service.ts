@@ -1,13 +1,23 @@
 import type { Logger } from 'pino';
 import { isValidAddress, type Network, parseAddress } from '../chain/address.js';
-import { type AddressBalance, type AddressHistory, type ChainProvider, ProviderError } from '../chain/provider.js';
+import {
+  type AddressBalance,
+  type AddressHistory,
+  type ChainProvider,
+  ProviderError,
+  ProviderWaitError,
+  requestOptions,
+  type RequestOptions,
+} from '../chain/provider.js';
 import { createCoalescer } from './coalesce.js';
 import type { Database } from '../db/client.js';
 import {
   createAlreadyTrackedError,
   createLabelTakenError,
   createNotTrackedError,
+  createProviderRateLimitedError,
   createProviderUnavailableError,
+  createTooManyAddressesError,
   createUnknownAddressOrLabelError,
   InvalidAddressError,
   isUserError,
@@ -35,7 +45,21 @@ export interface WalletDeps {
   onChanges?: OnChanges;
   /** runs after such a transaction committed (to wake the dispatcher) */
   afterChanges?: (changes: AddressChanges) => void;
+  /** the most addresses one server may track (MAX_ADDRESSES_PER_GUILD); default: no limit */
+  maxAddressesPerGuild?: number;
 }
+
+/** Told when a command must wait for a rate-limited provider: which, and about how long. */
+export type OnWait = (provider: string, waitMs: number) => void;
+
+/**
+ * How long a person's command waits for a provider: a queue longer than a few seconds sends it
+ * to the next provider, and a wait of more than a minute is refused with a message, not endured.
+ */
+const PERSON_PATIENCE = { preferWaitMs: 5_000, maxWaitMs: 60_000 } as const;
+
+/** A person's call: their server's turn in each provider's queue, their patience. */
+const personal = (guildId: string, onWait?: OnWait): RequestOptions => ({ key: guildId, onWait, ...PERSON_PATIENCE });
 
 /** Where a figure came from: our database (as of `asOf`) or the provider just now. */
 export type Source = 'stored' | 'live';
@@ -78,8 +102,12 @@ export function createWalletService({
   clock = () => new Date(),
   onChanges,
   afterChanges,
+  maxAddressesPerGuild = Infinity,
 }: WalletDeps) {
   const repo = createWalletRepository({ db });
+  /** per server, tracks that passed the cap check and are still fetching: they count against it */
+  const tracking = new Map<string, number>();
+  const capTurns = createSerialQueue();
 
   /** Call the provider; any failure of its becomes one error the user can act on. */
   async function ask<T>(what: string, address: string, call: () => Promise<T>): Promise<T> {
@@ -88,6 +116,9 @@ export function createWalletService({
     } catch (err) {
       if (isUserError(err)) throw err;
       logger.warn({ err, address, provider: provider.name }, `provider failed: ${what}`);
+      if (err instanceof ProviderError && err.waitMs !== undefined) {
+        throw createProviderRateLimitedError(err.provider, err.waitMs, { paused: !(err instanceof ProviderWaitError) || err.paused }, err);
+      }
       // Name the service that failed: after failover, provider.name is the last one that answered.
       throw createProviderUnavailableError(err instanceof ProviderError ? err.provider : provider.name, err);
     }
@@ -145,20 +176,64 @@ export function createWalletService({
    * share one fetch; `reuseRecent` also accepts one finished a few seconds ago (for people asking
    * fresh:true, not for the sync).
    */
-  function refresh(address: string, signal?: AbortSignal, { reuseRecent = false } = {}): Promise<AddressChanges> {
+  function refresh(address: string, request?: RequestOptions | AbortSignal, { reuseRecent = false } = {}): Promise<AddressChanges> {
     return refreshes.get(
       address,
       async () => {
         const knownTxids = await repo.confirmedTxids(address);
-        const history = await ask('history', address, () => provider.getHistory(address, { knownTxids, signal }));
+        const history = await ask('history', address, () => provider.getHistory(address, { ...requestOptions(request), knownTxids }));
         const first = await store(history, undefined, history.complete ? 'complete' : 'partial');
         if (first.consistent || history.complete) return first.changes;
         logger.warn({ address, balance: history.balance.balance, txCount: history.balance.txCount }, 'stored history disagrees with the provider; fetching it in full to mend it');
-        const full = await ask('history', address, () => provider.getHistory(address, { signal }));
+        const full = await ask('history', address, () => provider.getHistory(address, requestOptions(request)));
         return mergeChanges(first.changes, (await store(full, undefined, 'repair')).changes);
       },
       { useCache: reuseRecent },
     );
+  }
+
+  /**
+   * A place under the server's cap, held while the history is fetched, so that tracks typed at
+   * once cannot pass the cap together. Checked before any provider call. Checks and releases take
+   * turns per server: a release waits for a count that may have been read before its watch was
+   * stored, so no watch is ever counted neither as stored nor as in flight.
+   */
+  async function reserveWatch(guildId: string): Promise<() => void> {
+    if (maxAddressesPerGuild === Infinity) return () => {};
+    await capTurns.run(guildId, async () => {
+      const { count } = await repo.watchTotals(guildId);
+      if (count + (tracking.get(guildId) ?? 0) >= maxAddressesPerGuild) throw createTooManyAddressesError(maxAddressesPerGuild);
+      tracking.set(guildId, (tracking.get(guildId) ?? 0) + 1);
+    });
+    return () =>
+      void capTurns.run(guildId, () => {
+        const left = (tracking.get(guildId) ?? 1) - 1;
+        if (left > 0) tracking.set(guildId, left);
+        else tracking.delete(guildId);
+      });
+  }
+
+  async function addWatch(
+    input: { guildId: string; userId: string; onProgress?: (fetched: number, total: number) => void; onWait?: OnWait },
+    address: string,
+    label: string | null,
+  ) {
+    // Another server may track it already: then only what is new needs fetching, and quickly.
+    const stored = await repo.findAddress(address);
+    const knownTxids = stored ? await repo.confirmedTxids(address) : undefined;
+    const request = personal(input.guildId, input.onWait);
+    const history: AddressHistory = await ask('history', address, () =>
+      provider.getHistory(address, stored ? { ...request, knownTxids } : { ...request, onProgress: input.onProgress }),
+    );
+    const { watchAdded, at } = await store(history, { guildId: input.guildId, label, addedBy: input.userId }).catch(
+      async (err: unknown) => {
+        // Someone gave another address this label since the check: the unique index said no.
+        throw label ? await labelClash(err, input.guildId, label) : err;
+      },
+    );
+    if (!watchAdded) throw createAlreadyTrackedError(address, label);
+    logger.info({ guildId: input.guildId, address, txs: history.txs.length }, 'tracked');
+    return { address, label, balance: history.balance.balance, txCount: history.balance.txCount, asOf: at };
   }
 
   return {
@@ -173,35 +248,26 @@ export function createWalletService({
     /** An address, or the label of one of the server's watches, as its canonical address. */
     resolveAddress: (input: { guildId: string; address: string }) => resolve(input.guildId, input.address),
 
-    /** `onProgress` hears how far fetching a long history has got. */
+    /** `onProgress` hears how far fetching a long history has got, `onWait` why it is not getting on. */
     async track(input: {
       guildId: string;
       userId: string;
       address: string;
       label?: string | null;
       onProgress?: (fetched: number, total: number) => void;
+      onWait?: OnWait;
     }) {
-      const { address } = parseAddress(input.address, network);
+      const { address } = parseAddress(checkText(input.address, 'The address'), network);
       const label = normaliseLabel(input.label);
       const existing = await repo.findWatch(input.guildId, address);
       if (existing) throw createAlreadyTrackedError(address, existing.label);
       if (label) await checkLabel(input.guildId, label, address);
-
-      // Another server may track it already: then only what is new needs fetching, and quickly.
-      const stored = await repo.findAddress(address);
-      const knownTxids = stored ? await repo.confirmedTxids(address) : undefined;
-      const history: AddressHistory = await ask('history', address, () =>
-        provider.getHistory(address, stored ? { knownTxids } : { onProgress: input.onProgress }),
-      );
-      const { watchAdded, at } = await store(history, { guildId: input.guildId, label, addedBy: input.userId }).catch(
-        async (err: unknown) => {
-          // Someone gave another address this label since the check: the unique index said no.
-          throw label ? await labelClash(err, input.guildId, label) : err;
-        },
-      );
-      if (!watchAdded) throw createAlreadyTrackedError(address, label);
-      logger.info({ guildId: input.guildId, address, txs: history.txs.length }, 'tracked');
-      return { address, label, balance: history.balance.balance, txCount: history.balance.txCount, asOf: at };
+      const release = await reserveWatch(input.guildId);
+      try {
+        return await addWatch(input, address, label);
+      } finally {
+        release();
+      }
     },
 
     async untrack(input: { guildId: string; address: string }) {
@@ -256,19 +322,20 @@ export function createWalletService({
         .slice(0, input.limit ?? 25);
     },
 
-    async balance(input: { guildId: string; address: string; fresh?: boolean }): Promise<BalanceView> {
+    async balance(input: { guildId: string; address: string; fresh?: boolean; onWait?: OnWait }): Promise<BalanceView> {
       const address = await resolve(input.guildId, input.address);
       const watch = await repo.findWatch(input.guildId, address);
+      const request = personal(input.guildId, input.onWait);
       if (!watch) {
         const live = (await lookups.get(`balance:${address}`, async () => {
-          const balances = await ask('balance', address, () => provider.getBalances([address]));
+          const balances = await ask('balance', address, () => provider.getBalances([address], request));
           const found = balances.get(address);
           if (!found) throw createProviderUnavailableError(provider.name, new Error(`no balance returned for ${address}`));
           return found;
         })) as AddressBalance;
         return { address, label: null, tracked: false, balance: live.balance, txCount: live.txCount, asOf: clock(), source: 'live' };
       }
-      if (input.fresh) await refresh(address, undefined, { reuseRecent: true });
+      if (input.fresh) await refresh(address, request, { reuseRecent: true });
       const row = await repo.findAddress(address);
       if (!row) throw createNotTrackedError(address); // untracked between the two reads
       return {
@@ -282,14 +349,15 @@ export function createWalletService({
       };
     },
 
-    async txns(input: { guildId: string; address: string; fresh?: boolean; limit?: number; offset?: number }): Promise<TxnsView> {
+    async txns(input: { guildId: string; address: string; fresh?: boolean; limit?: number; offset?: number; onWait?: OnWait }): Promise<TxnsView> {
       const address = await resolve(input.guildId, input.address);
       const limit = input.limit ?? 10;
       const offset = input.offset ?? 0;
       const watch = await repo.findWatch(input.guildId, address);
+      const request = personal(input.guildId, input.onWait);
       if (!watch) {
         const history = (await lookups.get(`txns:${address}`, () =>
-          ask('history', address, () => provider.getHistory(address, { maxTxs: LIVE_TXS_LIMIT })),
+          ask('history', address, () => provider.getHistory(address, { ...request, maxTxs: LIVE_TXS_LIMIT })),
         )) as AddressHistory;
         return {
           address,
@@ -302,7 +370,7 @@ export function createWalletService({
           source: 'live',
         };
       }
-      if (input.fresh) await refresh(address, undefined, { reuseRecent: true });
+      if (input.fresh) await refresh(address, request, { reuseRecent: true });
       const row = await repo.findAddress(address);
       if (!row) throw createNotTrackedError(address);
       const { txs, total } = await repo.listTxs(address, { limit, offset });
@@ -333,6 +401,22 @@ function mergeChanges(a: AddressChanges, b: AddressChanges): AddressChanges {
     vanished: [...a.vanished, ...b.vanished],
     removed: [...a.removed, ...b.removed],
     restored: [...a.restored, ...b.restored],
+  };
+}
+
+/** Runs functions one after another per key, each after the last one of its key settled. */
+function createSerialQueue() {
+  const tails = new Map<string, Promise<unknown>>();
+  return {
+    run<T>(key: string, fn: () => T | Promise<T>): Promise<T> {
+      const result = (tails.get(key) ?? Promise.resolve()).then(fn);
+      const tail = result.catch(() => {});
+      tails.set(key, tail);
+      void tail.then(() => {
+        if (tails.get(key) === tail) tails.delete(key);
+      });
+      return result;
+    },
   };
 }
 

@@ -24,8 +24,8 @@ export const EXPLORER = 'https://explorer.test';
  * The real bot (discord.js client, wallet, database, provider) started against loopback fakes of
  * Discord and Blockchain.com. Tests drive it the way Discord would and read what users see. The bot
  * registers its commands to the fake's first guild. With `esplora`, an Esplora fake over the same
- * chain stands by for failover (CHAIN_PROVIDERS=blockchain-info,esplora). `logger` replaces the
- * silent one, for tests that read what the bot logged.
+ * chain stands by for failover (CHAIN_PROVIDERS=blockchain-info,esplora, unpaced unless `env` says
+ * otherwise). `logger` replaces the silent one, for tests that read what the bot logged.
  */
 export async function startHarness({
   backend = 'pglite' as Backend | 'pglite-file',
@@ -129,8 +129,9 @@ export function visibleText(message: FakeMessage): string {
 
 const EPHEMERAL = 64;
 
-/** A progress report of a long command (/track of a long history), not its answer. */
-export const isProgress = (message: FakeMessage) => /fetched [\d,]+ of [\d,]+ transactions/.test(visibleText(message));
+/** A progress report of a long command (/track of a long history, a wait for a rate-limited service), not its answer. */
+export const isProgress = (message: FakeMessage) =>
+  /fetched [\d,]+ of [\d,]+ transactions|^Waiting for .+, about .+…/m.test(visibleText(message));
 
 /** The reply once the command is done: the first version of it that is not a progress report. */
 export async function finalReply(interaction: FakeInteraction): Promise<FakeMessage> {

@@ -84,6 +84,16 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ DISCORD_TOKEN: 't', NETWORK: 'moon' })).toThrowError(/NETWORK must be one of mainnet, testnet, signet, regtest/);
   });
 
+  it('caps the addresses per server at 500 unless MAX_ADDRESSES_PER_GUILD says otherwise, and refuses a cap that is not a whole number', () => {
+    expect(loadConfig({ DISCORD_TOKEN: 't' }).MAX_ADDRESSES_PER_GUILD).toBe(500);
+    expect(loadConfig({ DISCORD_TOKEN: 't', MAX_ADDRESSES_PER_GUILD: ' 3 ' }).MAX_ADDRESSES_PER_GUILD).toBe(3);
+    for (const bad of ['0', '-1', '2.5', 'lots', '1e3']) {
+      expect(() => loadConfig({ DISCORD_TOKEN: 't', MAX_ADDRESSES_PER_GUILD: bad })).toThrowError(
+        /MAX_ADDRESSES_PER_GUILD must be a whole number of addresses from 1 to 1000000/,
+      );
+    }
+  });
+
   it('treats an empty value as unset so the default applies', () => {
     expect(loadConfig({ DISCORD_TOKEN: 't', DATABASE_URL: '' }).DATABASE_URL).toBe('file:./data/satbell');
   });

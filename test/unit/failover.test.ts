@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ProviderWaitError } from '../../src/chain/provider.js';
 import { createBlockchainInfoProvider } from '../../src/chain/providers/blockchain-info.js';
 import { createEsploraProvider } from '../../src/chain/providers/esplora.js';
 import { createFailoverProvider, type FailoverProvider } from '../../src/chain/providers/failover.js';
@@ -133,6 +134,77 @@ describe('createChainProvider', () => {
     expect(sent.filter((s) => s.host === 'bci').map((s) => s.at)).toEqual([0, 10_000, 20_000, 30_000]);
     expect(bci.requests.map((r) => r.path)).toEqual([`/rawaddr/${alice}`, '/balance', '/balance', '/balance']);
     expect(esplora.requests.map((r) => r.path)).toEqual([`/address/${alice}`]);
+  });
+
+  /** blockchain.info then esplora at their published paces, on `clock` */
+  const paced = (clock: ReturnType<typeof createVirtualClock>, providers: ('blockchain-info' | 'esplora')[] = ['blockchain-info', 'esplora']) =>
+    createChainProvider({ providers, esploraUrl: esplora.url, blockchainInfoUrl: bci.url, logger: { debug() {}, info() {}, warn() {} }, clock, cooldownMs: 5 * 60_000 });
+  const retryAfter = (seconds: number) => ({ ...cannedResponses.rateLimited, headers: { 'retry-after': String(seconds) } });
+
+  it('keeps a provider whose Retry-After outlasts the cooldown out of failover until it has passed', async () => {
+    const clock = createVirtualClock();
+    const chainProvider = paced(clock);
+    bci.failNext(/^\/balance$/, retryAfter(900));
+    await chainProvider.getBalances([alice]);
+    expect(chainProvider.lastServedBy).toBe('esplora');
+
+    // The cooldown (5 minutes) is over, the service's 15 minutes are not: Esplora still serves.
+    clock.advance(10 * 60_000);
+    await chainProvider.getBalances([alice]);
+    await chainProvider.getHistory(alice);
+    expect(bci.requests).toHaveLength(1);
+    expect(chainProvider.lastServedBy).toBe('esplora');
+
+    clock.advance(5 * 60_000);
+    await chainProvider.getBalances([alice]);
+    expect(chainProvider.lastServedBy).toBe('blockchain.info');
+    expect(bci.requests).toHaveLength(2);
+  });
+
+  it('sends a call that would wait longer than it prefers to the next provider, and a short one to the first', async () => {
+    const clock = createVirtualClock();
+    const chainProvider = paced(clock);
+    await chainProvider.getBalances([alice], { key: 'guild-a' });
+    expect(chainProvider.lastServedBy).toBe('blockchain.info');
+    // blockchain.info's next turn is 10 s away: a person's command will not wait that long for it.
+    await chainProvider.getBalances([alice], { key: 'guild-b', preferWaitMs: 5_000 });
+    expect(chainProvider.lastServedBy).toBe('esplora');
+    expect(bci.requests).toHaveLength(1);
+    clock.advance(6_000);
+    await chainProvider.getBalances([alice], { key: 'guild-b', preferWaitMs: 5_000 });
+    expect(chainProvider.lastServedBy).toBe('blockchain.info');
+    expect(clock.now()).toBe(10_000);
+  });
+
+  it('sends a call to the provider with the shortest wait when every one would wait longer than preferred', async () => {
+    const clock = createVirtualClock();
+    const chainProvider = paced(clock);
+    await chainProvider.getBalances([alice]);
+    // blockchain.info's next turn is 10 s away; Esplora has the sync's twenty requests queued (about 5 s).
+    const queue = Array.from({ length: 20 }, (_, i) => chainProvider.getBalances([testAddress(`q${i}`)], { key: 'sync', preferWaitMs: 0 }));
+    expect(chainProvider.estimatedWaitMs!('sync')).toBeGreaterThan(4_000);
+    await chainProvider.getBalances([alice], { key: 'guild', preferWaitMs: 0 });
+    expect(chainProvider.lastServedBy).toBe('esplora');
+    await Promise.all(queue);
+    // The guild's turn came between the sync's (third, 500 ms on), not after them.
+    expect(esplora.requests.findIndex((r) => r.path === `/address/${alice}`)).toBe(2);
+    expect(bci.requests).toHaveLength(1);
+    expect(esplora.requests).toHaveLength(21);
+  });
+
+  it('refuses at once, with what is left of the wait, a call its only provider cannot serve in time', async () => {
+    const clock = createVirtualClock();
+    const single = paced(clock, ['blockchain-info']);
+    bci.failNext(/^\/balance$/, retryAfter(900));
+    const first = await rejection(single.getBalances([alice], { maxWaitMs: 60_000 }));
+    expect(first).toMatchObject({ status: 429, waitMs: 900_000 });
+
+    clock.advance(60_000);
+    const second = await rejection(single.getBalances([alice], { maxWaitMs: 60_000 }));
+    expect(second).toBeInstanceOf(ProviderWaitError);
+    expect(second).toMatchObject({ provider: 'blockchain.info', waitMs: 840_000, paused: true });
+    expect(bci.requests).toHaveLength(1);
+    expect(clock.sleeps).toEqual([]);
   });
 
   it('refuses an empty provider list', () => {

@@ -173,6 +173,50 @@ describe('provider requests: retries and backoff', () => {
   });
 });
 
+describe('provider requests: waits the caller can see and bound', () => {
+  it('fails at once with the wait asked for when a Retry-After is longer than the request may wait, and pauses the provider', async () => {
+    fake.failNext(addressPath, rateLimited('120'));
+    const provider = esplora();
+    const err = await rejection(provider.getBalances([alice], { maxWaitMs: 60_000 }));
+    expect(err).toMatchObject({ status: 429, waitMs: 120_000 });
+    expect(err.message).toBe(`esplora: /address/${alice} answered HTTP 429 (rate limited)`);
+    expect(provider.pausedMs!()).toBe(120_000);
+    expect(provider.estimatedWaitMs!()).toBe(120_000);
+    expect(fake.requests).toHaveLength(1);
+  });
+
+  it('refuses without sending a request whose turn is further off than it may wait, saying how long', async () => {
+    fake.failNext(addressPath, rateLimited('900'));
+    const provider = esplora();
+    await rejection(provider.getBalances([alice]));
+    clock.advance(300_000);
+    const err = await rejection(provider.getHistory(alice, { maxWaitMs: 60_000 }));
+    expect(err).toMatchObject({ name: 'ProviderWaitError', provider: 'esplora', waitMs: 600_000, paused: true });
+    expect(fake.requests).toHaveLength(1);
+  });
+
+  it('tells the caller which provider it waits for and about how long, and serves it when its turn comes', async () => {
+    const provider = esplora({ requestsPerSecond: 0.1, concurrency: 1 });
+    await provider.getBalances([alice], { key: 'a' });
+    const heard: [string, number][] = [];
+    await provider.getBalances([alice], { key: 'b', onWait: (name, ms) => heard.push([name, ms]) });
+    expect(heard).toEqual([['esplora', 10_000]]);
+    expect(sentAt).toEqual([0, 10_000]);
+  });
+
+  it('serves another key’s request between the pages of a long queue of one key', async () => {
+    // Four of guild-a's lookups queue at once (BALANCE_PARALLELISM): in call order, guild-b's would come fifth.
+    const provider = esplora({ requestsPerSecond: 2 });
+    const addresses = Array.from({ length: 10 }, (_, i) => testAddress(`many-${i}`));
+    const many = provider.getBalances(addresses, { key: 'guild-a' });
+    const one = provider.getBalances([alice], { key: 'guild-b' });
+    await Promise.all([many, one]);
+    const order = fake.requests.map((r) => r.path);
+    // guild-a had just had its turn: one more of its, then guild-b's.
+    expect(order.indexOf(`/address/${alice}`)).toBe(2);
+  });
+});
+
 describe('Retry-After', () => {
   it('reads delay-seconds and HTTP dates, and ignores what it cannot read', () => {
     const now = Date.parse('2026-01-01T00:00:00Z');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createRateLimiter, systemClock } from '../../src/chain/providers/limiter.js';
+import { createRateLimiter, systemClock, WaitTooLongError } from '../../src/chain/providers/limiter.js';
 import { createVirtualClock } from '../support/clock.js';
 
 /** start `n` requests at once through `limiter`; resolves with the virtual time each one started */
@@ -99,5 +99,81 @@ describe('rate limiter', () => {
   it('refuses a pace or concurrency that would stop every request', () => {
     expect(() => createRateLimiter({ requestsPerSecond: 0 })).toThrow('requestsPerSecond must be positive, got 0');
     expect(() => createRateLimiter({ concurrency: 0 })).toThrow('concurrency must be at least 1, got 0');
+  });
+
+  it('serves waiting keys in turn, so forty requests of one key delay another key’s by one interval only', async () => {
+    const clock = createVirtualClock();
+    const limiter = createRateLimiter({ requestsPerSecond: 2, concurrency: 1, clock });
+    const started: { key: string; at: number }[] = [];
+    const run = (key: string) =>
+      limiter.acquire({ key }).then((release) => {
+        started.push({ key, at: clock.now() });
+        release();
+      });
+    const a = Array.from({ length: 40 }, () => run('guild-a'));
+    await new Promise((resolve) => setImmediate(resolve));
+    // guild-b asks while guild-a's first is done and 39 wait: it goes next but one at most.
+    const b = run('guild-b');
+    await Promise.all([...a, b]);
+    const bAt = started.find((s) => s.key === 'guild-b')!.at;
+    expect(bAt).toBeLessThanOrEqual(1_000);
+    expect(started.filter((s) => s.key === 'guild-a')).toHaveLength(40);
+    // The pace holds across keys: one start every 500 ms.
+    expect(started.map((s) => s.at)).toEqual(Array.from({ length: 41 }, (_, i) => i * 500));
+  });
+
+  it('estimates the wait from the pause, the spacing and the turns of the keys ahead', async () => {
+    const clock = createVirtualClock();
+    const limiter = createRateLimiter({ requestsPerSecond: 0.1, concurrency: 1, clock });
+    expect(limiter.estimatedWaitMs('a')).toBe(0);
+    (await limiter.acquire({ key: 'a' }))();
+    expect(limiter.estimatedWaitMs('a')).toBe(10_000);
+    const queued = [1, 2, 3].map(() => limiter.acquire({ key: 'a' }).then((release) => release()));
+    // Three of a's wait: another a waits for all three; b only for the next start and one of a's.
+    expect(limiter.estimatedWaitMs('a')).toBe(40_000);
+    expect(limiter.estimatedWaitMs('b')).toBe(20_000);
+    limiter.pauseFor(60_000);
+    expect(limiter.pausedMs()).toBe(60_000);
+    expect(limiter.estimatedWaitMs('b')).toBe(70_000);
+    await Promise.all(queued);
+    expect(clock.now()).toBe(80_000);
+    expect(limiter.pausedMs()).toBe(0);
+  });
+
+  it('refuses at once a request that would wait longer than it may, and starts nothing for it', async () => {
+    const clock = createVirtualClock();
+    const limiter = createRateLimiter({ requestsPerSecond: 0.1, clock });
+    limiter.pauseFor(900_000);
+    const err = await limiter.acquire({ maxWaitMs: 60_000 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WaitTooLongError);
+    expect(err).toMatchObject({ waitMs: 900_000, paused: true });
+    expect(clock.sleeps).toEqual([]);
+    // A queue, not a pause, says so too.
+    const other = createRateLimiter({ requestsPerSecond: 0.1, clock });
+    (await other.acquire())();
+    await expect(other.acquire({ maxWaitMs: 5_000 })).rejects.toMatchObject({ waitMs: 10_000, paused: false });
+  });
+
+  it('refuses a waiting request as soon as a pause pushes its turn past what it may wait, and tells the others the new wait', async () => {
+    const clock = createVirtualClock();
+    const limiter = createRateLimiter({ requestsPerSecond: 0.5, concurrency: 1, clock });
+    (await limiter.acquire({ key: 'a' }))();
+    const heard: number[] = [];
+    const patient = limiter.acquire({ key: 'sync', maxWaitMs: 600_000, onWait: (ms) => heard.push(ms) });
+    const hasty = limiter.acquire({ key: 'b', maxWaitMs: 60_000 });
+    expect(heard).toEqual([2_000]);
+    limiter.pauseFor(120_000);
+    await expect(hasty).rejects.toMatchObject({ name: 'WaitTooLongError', waitMs: 120_000, paused: true });
+    expect(heard).toEqual([2_000, 120_000]);
+    (await patient)();
+    expect(clock.now()).toBe(120_000);
+  });
+
+  it('says nothing of a wait too short to mention', async () => {
+    const clock = createVirtualClock();
+    const limiter = createRateLimiter({ requestsPerSecond: 4, clock });
+    const heard: number[] = [];
+    await Promise.all([1, 2].map(() => limiter.acquire({ onWait: (ms) => heard.push(ms) }).then((r) => r())));
+    expect(heard).toEqual([]);
   });
 });

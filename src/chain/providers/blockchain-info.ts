@@ -67,11 +67,11 @@ export function createBlockchainInfoProvider(options: BlockchainInfoOptions): Ch
   return {
     name: NAME,
 
-    async getBalances(addresses, signal) {
+    async getBalances(addresses, request) {
       const balances = new Map<string, AddressBalance>();
       for (const batch of batches([...new Set(addresses)])) {
         const active = batch.map(encodeURIComponent).join('|');
-        const body = await http.getJson(`/balance?active=${active}`, balanceBody, signal);
+        const body = await http.getJson(`/balance?active=${active}`, balanceBody, request);
         // Keys are the canonical text: bech32 comes back lower-case whatever case was sent.
         const asked = new Set(batch.map(canonical));
         const extra = Object.keys(body).find((key) => !asked.has(key));
@@ -88,7 +88,7 @@ export function createBlockchainInfoProvider(options: BlockchainInfoOptions): Ch
       return balances;
     },
 
-    async getHistory(address, { knownTxids, maxTxs, onProgress, signal } = {}): Promise<AddressHistory> {
+    async getHistory(address, { knownTxids, maxTxs, onProgress, ...request } = {}): Promise<AddressHistory> {
       const path = `/rawaddr/${encodeURIComponent(address)}`;
       const seen = new Set<string>();
       const txs: ChainTx[] = [];
@@ -103,7 +103,7 @@ export function createBlockchainInfoProvider(options: BlockchainInfoOptions): Ch
       };
 
       for (;;) {
-        const page = await http.getJson(`${path}?limit=${PAGE_SIZE}&offset=${offset}`, rawAddrBody, signal);
+        const page = await http.getJson(`${path}?limit=${PAGE_SIZE}&offset=${offset}`, rawAddrBody, request);
         checkPage(path, address, page);
         first ??= page;
         changing ||= page.n_tx !== first.n_tx || page.final_balance !== first.final_balance;
@@ -141,6 +141,9 @@ export function createBlockchainInfoProvider(options: BlockchainInfoOptions): Ch
         offset += page.txs.length - 1;
       }
     },
+
+    estimatedWaitMs: (key) => http.estimatedWaitMs(key),
+    pausedMs: () => http.pausedMs(),
   };
 }
 

@@ -5,7 +5,7 @@
  */
 import * as z from 'zod';
 import { formatBtc } from '../amount.js';
-import { ProviderError, type AddressBalance, type AddressHistory, type ChainProvider, type ChainTx } from '../provider.js';
+import { ProviderError, type AddressBalance, type AddressHistory, type ChainProvider, type ChainTx, type RequestOptions } from '../provider.js';
 import { createHttpClient, type HttpOptions } from './http.js';
 import { systemClock } from './limiter.js';
 import { canonical, checkAmount, checkBalance, checkEcho, checkHistory, checkPageSize } from './validate.js';
@@ -56,9 +56,9 @@ export function createEsploraProvider(options: EsploraOptions): ChainProvider {
   const clock = options.clock ?? systemClock;
   const parallelism = Number.isFinite(options.concurrency) ? options.concurrency! : BALANCE_PARALLELISM;
 
-  async function addressInfo(address: string, signal?: AbortSignal) {
+  async function addressInfo(address: string, request?: RequestOptions | AbortSignal) {
     const path = `/address/${encodeURIComponent(address)}`;
-    const body = await http.getJson(path, addressBody, signal);
+    const body = await http.getJson(path, addressBody, request);
     checkEcho(NAME, path, address, body.address);
     const { chain_stats: chain, mempool_stats: mempool } = body;
     checkStats(path, chain, mempool);
@@ -97,26 +97,26 @@ export function createEsploraProvider(options: EsploraOptions): ChainProvider {
   return {
     name: NAME,
 
-    async getBalances(addresses, signal) {
+    async getBalances(addresses, request) {
       const unique = [...new Set(addresses)];
-      const found = await mapLimited(unique, parallelism, async (address) => (await addressInfo(address, signal)).balance);
+      const found = await mapLimited(unique, parallelism, async (address) => (await addressInfo(address, request)).balance);
       return new Map(found.map((balance) => [balance.address, balance]));
     },
 
-    async getHistory(address, { knownTxids, maxTxs, onProgress, signal } = {}): Promise<AddressHistory> {
+    async getHistory(address, { knownTxids, maxTxs, onProgress, ...request } = {}): Promise<AddressHistory> {
       // Balance before txs: a tx arriving in between then shows in the txs but not yet in the
       // balance, which the check of a complete history notices and asks the balance again.
-      const { balance, confirmedTxCount } = await addressInfo(address, signal);
+      const { balance, confirmedTxCount } = await addressInfo(address, request);
       const path = `/address/${encodeURIComponent(address)}/txs`;
       const target = canonical(address);
       const seen = new Set<string>();
       const txs: ChainTx[] = [];
       let confirmedSeen = 0;
-      let page = await txsPage(path, FIRST_PAGE + CHAIN_PAGE, signal);
+      let page = await txsPage(path, FIRST_PAGE + CHAIN_PAGE, request);
       let firstPage = true;
       const done = async (complete: boolean): Promise<AddressHistory> => {
         const history = { balance, txs, complete };
-        if (complete && !addsUp(history)) history.balance = (await addressInfo(address, signal)).balance;
+        if (complete && !addsUp(history)) history.balance = (await addressInfo(address, request)).balance;
         checkHistory(NAME, history);
         return history;
       };
@@ -152,15 +152,18 @@ export function createEsploraProvider(options: EsploraOptions): ChainProvider {
           }
           return done(true);
         }
-        page = await txsPage(lastConfirmed ? `${path}/chain/${lastConfirmed}` : `${path}/chain`, CHAIN_PAGE, signal);
+        page = await txsPage(lastConfirmed ? `${path}/chain/${lastConfirmed}` : `${path}/chain`, CHAIN_PAGE, request);
         firstPage = false;
       }
     },
+
+    estimatedWaitMs: (key) => http.estimatedWaitMs(key),
+    pausedMs: () => http.pausedMs(),
   };
 
   /** a page of txs, refused when it holds more than such a page can */
-  async function txsPage(pathAndQuery: string, limit: number, signal?: AbortSignal): Promise<EsploraTx[]> {
-    const page = await http.getJson(pathAndQuery, txsBody, signal);
+  async function txsPage(pathAndQuery: string, limit: number, request?: RequestOptions | AbortSignal): Promise<EsploraTx[]> {
+    const page = await http.getJson(pathAndQuery, txsBody, request);
     checkPageSize(NAME, pathAndQuery, page.length, limit);
     return page;
   }

@@ -1,10 +1,12 @@
 /**
  * Several providers behind one: the first healthy one in the list serves. One that fails is set
  * aside for a cooldown while the next serves, then gets the next call again, so the preferred
- * provider comes back by itself once it answers.
+ * provider comes back by itself once it answers. One that is paused (its Retry-After, or our
+ * pause after its 429) is passed over until the pause is over, however short the cooldown; and
+ * a call that says how long it would rather wait goes past one whose queue is longer than that.
  */
 import type { Logger } from 'pino';
-import { ProviderError, type ChainProvider } from '../provider.js';
+import { ProviderError, ProviderWaitError, requestOptions, type ChainProvider, type RequestOptions } from '../provider.js';
 
 export interface FailoverOptions {
   logger?: Pick<Logger, 'info' | 'warn'>;
@@ -33,17 +35,31 @@ export function createFailoverProvider(
   const restingUntil = new Map<number, number>();
   let lastServedBy: string | undefined;
 
-  /** the healthy ones in order, then (when every one failed lately) the resting ones in order */
-  function order(): number[] {
+  /**
+   * The healthy, unpaused ones whose wait is short enough, in order; then the others of them,
+   * shortest wait first; then (when every one failed lately or is paused) the rest, shortest wait
+   * first, so that a call is refused, or waits, only when no provider can serve it sooner.
+   */
+  function order({ key, preferWaitMs = Infinity }: RequestOptions): number[] {
     const t = now();
-    const indexes = providers.map((_, i) => i);
-    const healthy = indexes.filter((i) => (restingUntil.get(i) ?? -Infinity) <= t);
-    return [...healthy, ...indexes.filter((i) => !healthy.includes(i))];
+    const candidates = providers.map((p, i) => ({
+      i,
+      wait: p.estimatedWaitMs?.(key) ?? 0,
+      ready: (restingUntil.get(i) ?? -Infinity) <= t && !((p.pausedMs?.() ?? 0) > 0),
+    }));
+    const byWait = (a: { wait: number }, b: { wait: number }) => a.wait - b.wait;
+    const ready = candidates.filter((c) => c.ready);
+    return [
+      ...ready.filter((c) => c.wait <= preferWaitMs),
+      ...ready.filter((c) => c.wait > preferWaitMs).sort(byWait),
+      ...candidates.filter((c) => !c.ready).sort(byWait),
+    ].map((c) => c.i);
   }
 
-  async function call<T>(what: string, signal: AbortSignal | undefined, run: (provider: ChainProvider) => Promise<T>): Promise<T> {
+  async function call<T>(what: string, request: RequestOptions, run: (provider: ChainProvider) => Promise<T>): Promise<T> {
+    const { signal } = request;
     const failures: ProviderError[] = [];
-    for (const i of order()) {
+    for (const i of order(request)) {
       const provider = providers[i]!;
       try {
         const result = await run(provider);
@@ -57,11 +73,17 @@ export function createFailoverProvider(
         // The caller's abort, or a bug, is no sign the provider is unwell: pass it on untouched.
         if (signal?.aborted || !(err instanceof ProviderError)) throw err;
         failures.push(err);
-        restingUntil.set(i, now() + cooldownMs);
-        if (providers.length > 1) logger?.warn({ err, provider: provider.name, what, cooldownMs }, 'provider failed; trying the next');
+        // Not asked at all, so not unwell: its pause or queue keeps it out of the next call's way.
+        if (err instanceof ProviderWaitError) continue;
+        // A Retry-After longer than the cooldown is the service's word: no call before it passes.
+        const restMs = Math.max(cooldownMs, err.waitMs ?? 0);
+        restingUntil.set(i, now() + restMs);
+        if (providers.length > 1) logger?.warn({ err, provider: provider.name, what, cooldownMs: restMs }, 'provider failed; trying the next');
       }
     }
     if (failures.length === 1) throw failures[0]!;
+    // Every one asked us to wait: the one that can serve soonest says how long.
+    if (failures.every((f) => f.waitMs !== undefined)) throw failures.reduce((a, b) => (b.waitMs! < a.waitMs! ? b : a));
     throw new ProviderError(
       providers.map((p) => p.name).join(', '),
       `every provider failed: ${failures.map((f) => f.message).join('; ')}`,
@@ -81,7 +103,12 @@ export function createFailoverProvider(
       const t = now();
       return providers.filter((_, i) => (restingUntil.get(i) ?? -Infinity) > t).map((p) => p.name);
     },
-    getBalances: (addresses, signal) => call('balances', signal, (p) => p.getBalances(addresses, signal)),
-    getHistory: (address, options) => call('history', options?.signal, (p) => p.getHistory(address, options)),
+    getBalances: (addresses, request) => {
+      const options = requestOptions(request);
+      return call('balances', options, (p) => p.getBalances(addresses, options));
+    },
+    getHistory: (address, options = {}) => call('history', options, (p) => p.getHistory(address, options)),
+    estimatedWaitMs: (key) => Math.min(...providers.map((p) => p.estimatedWaitMs?.(key) ?? 0)),
+    pausedMs: () => Math.min(...providers.map((p) => p.pausedMs?.() ?? 0)),
   };
 }

@@ -7,8 +7,8 @@
 import { isInteger, parse } from 'lossless-json';
 import type { Logger } from 'pino';
 import type * as z from 'zod';
-import { ProviderError } from '../provider.js';
-import { createRateLimiter, systemClock, type Clock } from './limiter.js';
+import { ProviderError, ProviderWaitError, requestOptions, type RequestOptions } from '../provider.js';
+import { createRateLimiter, systemClock, WaitTooLongError, type Clock } from './limiter.js';
 
 export interface RetryOptions {
   /** attempts after the first; default 0 */
@@ -19,7 +19,7 @@ export interface RetryOptions {
   maxDelayMs?: number;
   /** shortest wait after a 429 that has no Retry-After; default baseDelayMs */
   rateLimitFloorMs?: number;
-  /** a wait after 429 or Retry-After longer than this is still obeyed (the limiter pauses), but the request fails at once rather than wait it out; default 60 s */
+  /** a wait after 429 or Retry-After longer than this (or than the request's maxWaitMs) is still obeyed (the limiter pauses), but the request fails at once rather than wait it out; default 60 s */
   maxRetryAfterMs?: number;
   /** in [0, 1); default Math.random */
   random?: () => number;
@@ -47,13 +47,17 @@ export interface HttpClientOptions extends HttpOptions {
 
 export interface HttpClient {
   /** GET `pathAndQuery` (relative to the base URL) and return the body of a 2xx answer */
-  get(pathAndQuery: string, signal?: AbortSignal): Promise<string>;
+  get(pathAndQuery: string, request?: RequestOptions | AbortSignal): Promise<string>;
   /** GET, then parse with integers as bigint and validate with `schema` */
-  getJson<S extends z.ZodType>(pathAndQuery: string, schema: S, signal?: AbortSignal): Promise<z.output<S>>;
+  getJson<S extends z.ZodType>(pathAndQuery: string, schema: S, request?: RequestOptions | AbortSignal): Promise<z.output<S>>;
+  /** about how long a request for `key` made now would wait for its turn (pause and queue) */
+  estimatedWaitMs(key?: string): number;
+  /** what is left of the pause after a 429 or Retry-After; 0 when none */
+  pausedMs(): number;
 }
 
 /** what one attempt came to */
-type Attempt = { ok: true; text: string } | { ok: false; error: ProviderError; retryAfterMs?: number };
+type Attempt = { ok: true; text: string } | { ok: false; message: string; status?: number; cause?: unknown; retryAfterMs?: number };
 
 export function createHttpClient({
   provider,
@@ -92,13 +96,13 @@ export function createHttpClient({
       // The caller gave up: that is not the service's fault, so let the abort through as it is.
       if (signal?.aborted) throw signal.reason;
       const what = timeout.aborted ? `timed out after ${timeoutMs} ms` : `could not be reached (${describe(err)})`;
-      return { ok: false, error: new ProviderError(provider, `${endpoint} ${what}`, undefined, { cause: err }) };
+      return { ok: false, message: `${endpoint} ${what}`, cause: err };
     }
     const { status } = response;
     logger?.debug({ provider, endpoint, status, ms: Date.now() - started }, 'provider request');
     if (status >= 200 && status <= 299) return { ok: true, text };
-    const error = new ProviderError(provider, `${endpoint} answered HTTP ${status}${errorDetail(status, text)}`, status);
-    return { ok: false, error, retryAfterMs: parseRetryAfter(response.headers.get('retry-after'), clock.now()) };
+    const message = `${endpoint} answered HTTP ${status}${errorDetail(status, text)}`;
+    return { ok: false, message, status, retryAfterMs: parseRetryAfter(response.headers.get('retry-after'), clock.now()) };
   }
 
   /** equal jitter: half the exponential delay fixed, half random */
@@ -107,10 +111,22 @@ export function createHttpClient({
     return exp / 2 + (random() * exp) / 2;
   };
 
-  async function get(pathAndQuery: string, signal?: AbortSignal): Promise<string> {
+  /** a turn with the limiter; a wait longer than the caller allows becomes a ProviderWaitError */
+  async function turn({ signal, key, maxWaitMs, onWait }: RequestOptions): Promise<() => void> {
+    try {
+      return await limiter.acquire({ signal, key, maxWaitMs, onWait: onWait && ((ms) => onWait(provider, ms)) });
+    } catch (err) {
+      if (err instanceof WaitTooLongError) throw new ProviderWaitError(provider, err.waitMs, err.paused);
+      throw err;
+    }
+  }
+
+  async function get(pathAndQuery: string, request?: RequestOptions | AbortSignal): Promise<string> {
     const endpoint = endpointOf(pathAndQuery);
+    const options = requestOptions(request);
+    const { signal } = options;
     for (let retry = 0; ; retry++) {
-      const release = await limiter.acquire(signal);
+      const release = await turn(options);
       let result: Attempt;
       try {
         result = await attempt(pathAndQuery, endpoint, signal);
@@ -119,18 +135,19 @@ export function createHttpClient({
       }
       if (result.ok) return result.text;
 
-      const { error, retryAfterMs } = result;
-      const status = error.status;
+      const { message, status, cause, retryAfterMs } = result;
       // 4xx other than 429 is an answer, not an accident: asking again gets the same one.
-      if (status !== undefined && status < 500 && status !== 429) throw error;
+      if (status !== undefined && status < 500 && status !== 429) throw new ProviderError(provider, message, status, { cause });
       let delay = status === 429 ? Math.max(rateLimitFloorMs, backoff(retry)) : backoff(retry);
       if (retryAfterMs !== undefined) delay = retryAfterMs;
       // A 429 or a Retry-After speaks for the whole provider, not this request: everything waits,
       // this request's next attempt included, even if it is not retried.
       const holdAll = status === 429 || retryAfterMs !== undefined;
+      const error = new ProviderError(provider, message, status, { cause, waitMs: holdAll ? delay : undefined });
       if (holdAll) {
         limiter.pauseFor(delay);
-        if (delay > maxRetryAfterMs) throw error;
+        // Longer than we, or the caller, will wait here: fail now (failover asks another) rather than hang.
+        if (delay > Math.min(maxRetryAfterMs, options.maxWaitMs ?? Infinity)) throw error;
       }
       if (retry >= retries) throw error;
       logger?.warn({ provider, endpoint, status, retry: retry + 1, delayMs: Math.round(delay) }, 'provider request failed; retrying');
@@ -140,9 +157,11 @@ export function createHttpClient({
 
   return {
     get,
-    async getJson(pathAndQuery, schema, signal) {
-      return parseJson(provider, endpointOf(pathAndQuery), await get(pathAndQuery, signal), schema);
+    async getJson(pathAndQuery, schema, request) {
+      return parseJson(provider, endpointOf(pathAndQuery), await get(pathAndQuery, request), schema);
     },
+    estimatedWaitMs: (key) => limiter.estimatedWaitMs(key),
+    pausedMs: () => limiter.pausedMs(),
   };
 }
 

@@ -38,14 +38,54 @@ export interface RateLimiterOptions {
   clock?: Clock;
 }
 
+export interface AcquireOptions {
+  signal?: AbortSignal;
+  /** whose request: waiting keys are served in turn, one start each; default: one shared key */
+  key?: string;
+  /** refuse with a WaitTooLongError, at once or when a pause makes it so, rather than wait longer */
+  maxWaitMs?: number;
+  /** told about how long the wait will be when it is worth saying (a second or more), and again when a pause changes it */
+  onWait?: (waitMs: number) => void;
+}
+
+/** The turn would come later than the caller allows; nothing was started. */
+export class WaitTooLongError extends Error {
+  override readonly name = 'WaitTooLongError';
+  constructor(
+    readonly waitMs: number,
+    /** the wait is a pause (pauseFor), not the queue */
+    readonly paused: boolean,
+  ) {
+    super(`the wait for a turn, about ${Math.ceil(waitMs / 1000)} s, is longer than allowed`);
+  }
+}
+
 export interface RateLimiter {
   /**
-   * Wait for a turn: a free concurrency slot, then the next start time. Resolves with the function
-   * that gives the slot back (call it once the answer is read). Rejects with `signal.reason` on abort.
+   * Wait for a turn: a free concurrency slot and the next start time, taking turns with the other
+   * keys waiting. Resolves with the function that gives the slot back (call it once the answer is
+   * read). Rejects with `signal.reason` on abort. A bare signal is accepted for older callers.
    */
-  acquire(signal?: AbortSignal): Promise<() => void>;
+  acquire(options?: AcquireOptions | AbortSignal): Promise<() => void>;
   /** start nothing for `ms` from now (never shortens a pause already in force) */
   pauseFor(ms: number): void;
+  /** about how long a request for `key` asked for now would wait for its turn */
+  estimatedWaitMs(key?: string): number;
+  /** what is left of the pause; 0 when none */
+  pausedMs(): number;
+}
+
+/** A wait shorter than this is not worth telling anyone about. */
+const WAIT_WORTH_SAYING_MS = 1_000;
+const SHARED_KEY = '';
+
+interface Waiter {
+  key: string;
+  /** latest time its turn may come */
+  deadline: number;
+  onWait?: (waitMs: number) => void;
+  grant(): void;
+  fail(err: unknown): void;
 }
 
 export function createRateLimiter({
@@ -56,76 +96,127 @@ export function createRateLimiter({
   if (!(requestsPerSecond > 0)) throw new RangeError(`requestsPerSecond must be positive, got ${requestsPerSecond}`);
   if (!(concurrency >= 1)) throw new RangeError(`concurrency must be at least 1, got ${concurrency}`);
   const interval = 1000 / requestsPerSecond;
-  let nextStart = -Infinity;
-  /** when the last request actually started */
+  /** when the last request actually started: spacing counts from there, so a late timer never lets the next go early */
   let lastStart = -Infinity;
   let pausedUntil = -Infinity;
   let active = 0;
-  const waiting: (() => void)[] = [];
+  /**
+   * Each waiting key's line, oldest first; the map's order is the round: the key served goes to
+   * the back, so one key with forty requests waiting takes every other turn at most.
+   */
+  const lines = new Map<string, Waiter[]>();
+  /** the sleep until the next start time, while one is due */
+  let timer: AbortController | undefined;
 
-  function release() {
-    const next = waiting.shift();
-    if (next) next(); // the slot passes straight on
-    else active -= 1;
+  const nextStartAt = () => Math.max(lastStart + interval, pausedUntil);
+  const pausedMs = () => Math.max(0, pausedUntil - clock.now());
+
+  function estimatedWaitMs(key = SHARED_KEY): number {
+    const own = lines.get(key)?.length ?? 0;
+    // Round-robin: before our turn, each other waiting key gets as many turns as we have ahead, plus one.
+    let ahead = own;
+    for (const [k, line] of lines) if (k !== key) ahead += Math.min(line.length, own + 1);
+    return Math.max(0, nextStartAt() - clock.now()) + ahead * interval;
   }
 
-  /** wait in line for a slot freed by release() */
-  function queue(signal?: AbortSignal): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const onAbort = () => {
-        waiting.splice(waiting.indexOf(grant), 1);
-        reject(signal!.reason);
-      };
-      const grant = () => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      };
-      waiting.push(grant);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
+  /** Start whoever's turn it is, as long as a slot is free and the time has come. */
+  function pump() {
+    while (lines.size > 0 && active < concurrency) {
+      const now = clock.now();
+      const at = nextStartAt();
+      if (at > now) return wakeAt(at - now);
+      const [key, line] = lines.entries().next().value!;
+      const waiter = line.shift()!;
+      lines.delete(key);
+      if (line.length > 0) lines.set(key, line);
+      active += 1;
+      lastStart = now;
+      waiter.grant();
+    }
+    if (lines.size === 0) stopTimer();
+  }
+
+  /** Start times only move later, so a timer already set is never too late: it wakes and looks again. */
+  function wakeAt(ms: number) {
+    if (timer) return;
+    const controller = new AbortController();
+    timer = controller;
+    clock.sleep(ms, controller.signal).then(
+      () => {
+        if (timer !== controller) return;
+        timer = undefined;
+        pump();
+      },
+      () => {},
+    );
+  }
+
+  function stopTimer() {
+    timer?.abort();
+    timer = undefined;
+  }
+
+  function remove(waiter: Waiter) {
+    const line = lines.get(waiter.key);
+    const at = line?.indexOf(waiter) ?? -1;
+    if (at < 0) return;
+    line!.splice(at, 1);
+    if (line!.length === 0) lines.delete(waiter.key);
+    if (lines.size === 0) stopTimer();
+  }
+
+  function release() {
+    active -= 1;
+    pump();
   }
 
   return {
-    async acquire(signal) {
-      if (signal?.aborted) throw signal.reason;
-      // No await on the way to a start time unless we must queue: callers are served in call order.
-      if (active < concurrency) active += 1;
-      else await queue(signal);
-      try {
-        // Take a start time at once so callers keep their order; if a pause began while we
-        // slept, that start time is void and we queue again behind the pause.
-        for (;;) {
-          const now = clock.now();
-          const start = Math.max(now, nextStart, pausedUntil);
-          nextStart = start + interval;
-          if (start > now) await clock.sleep(start - now, signal);
-          // Timers fire late: space from the actual start of the request before, or a late one
-          // lets the next go early and a strict server counts two inside one interval.
-          let at = clock.now();
-          while (at >= pausedUntil && at < lastStart + interval) {
-            await clock.sleep(lastStart + interval - at, signal);
-            at = clock.now();
-          }
-          if (at >= pausedUntil) {
-            lastStart = at;
-            nextStart = Math.max(nextStart, at + interval);
-            break;
-          }
-        }
-      } catch (err) {
-        release();
-        throw err;
-      }
-      let released = false;
-      return () => {
-        if (released) return;
-        released = true;
-        release();
-      };
+    acquire(options) {
+      const { signal, key = SHARED_KEY, maxWaitMs = Infinity, onWait } = options instanceof AbortSignal ? { signal: options } : (options ?? {});
+      if (signal?.aborted) return Promise.reject(signal.reason);
+      const wait = estimatedWaitMs(key);
+      if (wait > maxWaitMs) return Promise.reject(new WaitTooLongError(wait, pausedMs() > 0));
+      if (wait >= WAIT_WORTH_SAYING_MS) onWait?.(wait);
+      return new Promise<() => void>((resolve, reject) => {
+        const onAbort = () => waiter.fail(signal!.reason);
+        const waiter: Waiter = {
+          key,
+          deadline: clock.now() + maxWaitMs,
+          onWait,
+          grant() {
+            signal?.removeEventListener('abort', onAbort);
+            let released = false;
+            resolve(() => {
+              if (released) return;
+              released = true;
+              release();
+            });
+          },
+          fail(err) {
+            signal?.removeEventListener('abort', onAbort);
+            remove(waiter);
+            reject(err);
+          },
+        };
+        const line = lines.get(key);
+        if (line) line.push(waiter);
+        else lines.set(key, [waiter]);
+        signal?.addEventListener('abort', onAbort, { once: true });
+        pump();
+      });
     },
 
     pauseFor(ms) {
       pausedUntil = Math.max(pausedUntil, clock.now() + ms);
+      const left = pausedMs();
+      // Those who cannot wait that long hear so now, not when their deadline has passed.
+      for (const waiter of [...lines.values()].flat()) {
+        if (pausedUntil > waiter.deadline) waiter.fail(new WaitTooLongError(left, true));
+        else if (left >= WAIT_WORTH_SAYING_MS) waiter.onWait?.(left);
+      }
     },
+
+    estimatedWaitMs,
+    pausedMs,
   };
 }

@@ -1,6 +1,6 @@
 import { ApplicationCommandOptionType, InteractionContextType } from 'discord.js';
 import { addressOption, checkAddressOption, type Command, required, suggestWatchedAddresses } from '../command.js';
-import { renderBalance } from '../render/embeds.js';
+import { renderBalance, renderWaiting } from '../render/embeds.js';
 
 export const balance: Command = {
   definition: {
@@ -14,11 +14,12 @@ export const balance: Command = {
   },
   defer: 'public',
   check: checkAddressOption,
-  async execute({ guildId, options }, { wallet, links, providerName }) {
+  async execute({ guildId, options, progress }, { wallet, links, providerName }) {
     const view = await wallet.balance({
       guildId,
       address: required(options.string('address'), 'address'),
       fresh: options.boolean('fresh') ?? false,
+      onWait: (provider, waitMs) => progress({ embeds: [renderWaiting({ provider, waitMs })] }),
     });
     return { embeds: [renderBalance(view, links, providerName())] };
   },

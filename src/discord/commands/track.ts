@@ -1,6 +1,6 @@
 import { ApplicationCommandOptionType, InteractionContextType } from 'discord.js';
 import { type Command, type CommandRequest, required } from '../command.js';
-import { renderTrackProgress, renderTracked } from '../render/embeds.js';
+import { type ProviderWait, renderTrackProgress, renderTracked, renderWaiting } from '../render/embeds.js';
 
 const address = ({ options }: CommandRequest) => required(options.string('address'), 'address');
 
@@ -21,6 +21,12 @@ export const track: Command = {
     const { guildId } = request;
     const label = request.options.string('label');
     const canonical = wallet.parseAddress(address(request)).address;
+    /** how far a long history has got, once it has */
+    let loaded: { fetched: number; total: number } | undefined;
+    const show = (wait?: ProviderWait) => {
+      const embed = loaded ? renderTrackProgress(canonical, label?.trim() || null, loaded.fetched, loaded.total, wait) : wait && renderWaiting(wait);
+      if (embed) request.progress({ embeds: [embed] });
+    };
     const result = await wallet.track({
       guildId,
       userId: request.userId,
@@ -28,8 +34,11 @@ export const track: Command = {
       label,
       // A history that fits in one page needs no progress report: the answer is about to come.
       onProgress: (fetched, total) => {
-        if (fetched < total) request.progress({ embeds: [renderTrackProgress(canonical, label?.trim() || null, fetched, total)] });
+        if (fetched >= total) return;
+        loaded = { fetched, total };
+        show();
       },
+      onWait: (provider, waitMs) => show({ provider, waitMs }),
     });
     const { channelId } = await settings.get(guildId);
     return { embeds: [renderTracked(result, links, { noticesOff: channelId === null })] };

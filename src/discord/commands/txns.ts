@@ -1,6 +1,6 @@
 import { ApplicationCommandOptionType, InteractionContextType } from 'discord.js';
 import { addressOption, checkAddressOption, type Command, loadPage, required, suggestWatchedAddresses } from '../command.js';
-import { renderTxns } from '../render/embeds.js';
+import { renderTxns, renderWaiting } from '../render/embeds.js';
 
 export const txns: Command = {
   definition: {
@@ -14,13 +14,14 @@ export const txns: Command = {
   },
   defer: 'public',
   check: checkAddressOption,
-  async execute({ guildId, options, page: requested }, { wallet, links, providerName }) {
+  async execute({ guildId, options, page: requested, progress }, { wallet, links, providerName }) {
     const address = required(options.string('address'), 'address');
     // fresh:true asks the network for the reply as typed; turning its pages reads what that stored.
     const fresh = (options.boolean('fresh') ?? false) && requested === 0;
+    const onWait = (provider: string, waitMs: number) => progress({ embeds: [renderWaiting({ provider, waitMs })] });
     const { view, page } = await loadPage(
       requested,
-      (offset, limit) => wallet.txns({ guildId, address, fresh, offset, limit }),
+      (offset, limit) => wallet.txns({ guildId, address, fresh, offset, limit, onWait }),
       (v) => v.listed,
     );
     return { embeds: [renderTxns(view, links, providerName(), page)], page };

@@ -1,4 +1,5 @@
 import type { APIEmbed } from 'discord.js';
+import { formatWait } from '../../errors.js';
 import type { BalanceView, TxnsView } from '../../wallet/service.js';
 import { btc, escapeMarkdown, type ExplorerLinks, relativeTime, shortTxid, signedBtc } from './format.js';
 
@@ -137,15 +138,32 @@ export function renderAddresses(
   };
 }
 
-/** What /track shows while a long history is still coming in. */
-export function renderTrackProgress(address: string, label: string | null, fetched: number, total: number): APIEmbed {
+/** A wait for a rate-limited data service, as a command in progress says it. */
+export interface ProviderWait {
+  provider: string;
+  waitMs: number;
+}
+
+const waitingLine = ({ provider, waitMs }: ProviderWait) => `Waiting for ${provider}, about ${formatWait(waitMs)}…`;
+
+/** What /track shows while a long history is still coming in, and why it pauses when it does. */
+export function renderTrackProgress(address: string, label: string | null, fetched: number, total: number, wait?: ProviderWait): APIEmbed {
   return {
     color: COLOURS.neutral,
     title: 'Tracking…',
     description: [
       `**${title(address, label)}**`,
       `Fetching its history: fetched ${fetched.toLocaleString('en-US')} of ${plural(total, 'transaction')}.`,
+      ...(wait ? [waitingLine(wait)] : []),
     ].join('\n'),
+  };
+}
+
+/** What a command shows while it waits its turn with a rate-limited data service. */
+export function renderWaiting(wait: ProviderWait): APIEmbed {
+  return {
+    color: COLOURS.neutral,
+    description: `${waitingLine(wait)}\nsatbell keeps to the pace the service allows; the answer follows here.`,
   };
 }
 
