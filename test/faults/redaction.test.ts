@@ -95,8 +95,9 @@ describe.each(testBackends())('a running bot at trace level whose calls to Disco
     chain.mine();
     await run('track', { address }).reply();
 
-    // The callback fails, retries included: the bot logs the error, whose url holds the token.
-    discord.failNext({ method: 'POST', path: /^\/interactions\/\d+\/[^/]+\/callback$/ }, { status: 500 }, 4);
+    // The callback fails, retries included, and so does the bot's second try of it (4 requests
+    // each): the bot logs the error, whose url holds the token.
+    discord.failNext({ method: 'POST', path: /^\/interactions\/\d+\/[^/]+\/callback$/ }, { status: 500 }, 8);
     run('addresses');
     await bot.waitForLog('command failed');
     // The reply's edit through the webhook token fails too.
