@@ -1,6 +1,7 @@
 import 'dotenv/config';
 import { startBot } from './app.js';
 import { ConfigError, loadConfig } from './config/index.js';
+import { guardProcess } from './db/driver-fault.js';
 import { LockedError } from './db/lockfile.js';
 import { createLogger } from './logger.js';
 
@@ -14,6 +15,7 @@ try {
 }
 
 const logger = createLogger(config.LOG_LEVEL);
+guardProcess(logger);
 try {
   const bot = await startBot(config, logger);
   const shutdown = (signal: string) => {
