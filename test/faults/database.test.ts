@@ -11,9 +11,11 @@
  * The fake Discord here waits a minute for an interaction's first answer instead of Discord's 3 s,
  * so that the answers are judged on what they say, not on how fast a command deferred.
  */
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import postgres from 'postgres';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeChain, startBlockchainInfoFake } from '../fakes/chain/index.js';
@@ -97,6 +99,26 @@ describe('the database fails under a running bot', () => {
   for (const backend of testBackends()) {
     const onServer = backend === 'postgres';
     const needsServer = onServer ? '' : ' (skipped: PGlite runs in the bot process and has no connection to lose)';
+
+    it.runIf(onServer)(
+      `${backend}: postgres.js writing a killed transaction's ROLLBACK to its closed socket (porsager/postgres #1208) ` +
+        `neither ends the process nor leaves a connection that never answers${needsServer}`,
+      { timeout: 60_000 },
+      async () => {
+        const database = await createTestDatabaseUrl();
+        cleanups.push(() => database.drop());
+        const root = resolve(import.meta.dirname, '../..');
+        const { stdout } = await promisify(execFile)(
+          process.execPath,
+          ['--import', resolve(root, 'node_modules/tsx/dist/loader.mjs'), resolve(root, 'test/support/closed-socket-write.ts'), database.url],
+          { cwd: root, timeout: 50_000 },
+        );
+        const outcome = JSON.parse(stdout.trim().split('\n').at(-1)!) as { failedWith: string; faults: number; after: string[]; afterMs: number };
+        // Without the pool's replacement, one of the 20 waits for connect_timeout (10 s) and fails CONNECT_TIMEOUT.
+        expect(outcome).toMatchObject({ failedWith: 'CONNECTION_CLOSED', faults: 1, after: Array(20).fill('ok') });
+        expect(outcome.afterMs).toBeLessThan(5_000);
+      },
+    );
 
     it.runIf(onServer)(
       `${backend}: ${STORM_TRIALS} storms of ${KILLS_PER_STORM} pg_terminate_backend each, during payments and commands: ` +
