@@ -134,19 +134,15 @@ export function createNoticeDispatcher({
         // changed since (say, confirmed). Make it say what the notice says now.
         if (notice.version > 1) await transport.edit({ ...notice, messageId });
       }
-      await retryTransient(
-        () =>
-          db
-            .update(notices)
-            .set({
-              messageId,
-              deliveredVersion: sql`greatest(${notices.deliveredVersion}, ${notice.version})`,
-              claimedUntil: null,
-              lastError: null,
-            })
-            .where(eq(notices.id, notice.id)),
-        { logger: log, what: 'recording a delivered notice' },
-      );
+      await db
+        .update(notices)
+        .set({
+          messageId,
+          deliveredVersion: sql`greatest(${notices.deliveredVersion}, ${notice.version})`,
+          claimedUntil: null,
+          lastError: null,
+        })
+        .where(eq(notices.id, notice.id));
       await settings.clearDeliveryError(notice.guildId);
       log.debug({ messageId, version: notice.version }, notice.messageId ? 'notice edited' : 'notice posted');
     } catch (err) {
