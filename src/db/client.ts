@@ -57,7 +57,8 @@ function postgresOptions(logger: Logger | undefined): postgres.Options<Record<st
     connect_timeout: 10,
     // Idle connections are the ones a pooler, firewall or failover drops without a word.
     idle_timeout: 60,
-    // postgres.js's own default: 30 to 60 minutes, spread so connections do not all renew at once.
+    // postgres.js's own default, made explicit: 30 to 60 minutes, drawn per process so that several
+    // processes do not all reconnect at once.
     max_lifetime: 60 * (30 + Math.random() * 30),
     onclose: (connection) => logger?.debug({ connection }, 'database connection closed'),
   };
