@@ -44,7 +44,7 @@ export interface Core {
 }
 
 export async function openCore(config: CoreConfig, logger: Logger): Promise<Core> {
-  const database = await openDatabase(config.DATABASE_URL);
+  const database = await openDatabase(config.DATABASE_URL, { logger });
   const { db } = database;
   logger.info({ database: redactUrl(config.DATABASE_URL), kind: database.kind }, 'database ready');
 

@@ -1,6 +1,7 @@
 import 'dotenv/config';
 import { startBot } from './app.js';
 import { ConfigError, loadConfig } from './config/index.js';
+import { guardProcess } from './db/driver-fault.js';
 import { LockedError } from './db/lockfile.js';
 import { configuredSecrets, createLogger, createScrubber } from './logger.js';
 
@@ -15,6 +16,7 @@ try {
 
 const secrets = configuredSecrets(config);
 const logger = createLogger(config.LOG_LEVEL, { secrets });
+guardProcess(logger);
 try {
   const bot = await startBot(config, logger);
   const shutdown = (signal: string) => {

@@ -8,6 +8,8 @@ import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import postgres from 'postgres';
+import type { Logger } from '../logger.js';
+import { onDriverFault } from './driver-fault.js';
 import { acquireLockFile } from './lockfile.js';
 import * as schema from './schema.js';
 
@@ -26,21 +28,88 @@ const migrationsFolder = resolve(dirname(fileURLToPath(import.meta.url)), '../..
 const MIGRATION_LOCK_KEY = 0x5a7be11;
 
 /**
+ * What the bot's connections call themselves in pg_stat_activity, so that an operator (or a test)
+ * can find them. An `application_name` in DATABASE_URL's query wins.
+ */
+export const APPLICATION_NAME = 'satbell';
+
+/**
  * Open the database named by DATABASE_URL and bring its schema up to date.
  * `postgres://…` is a server, `file:PATH` embedded PGlite on disk, `memory:` PGlite in memory.
  */
-export async function openDatabase(url: string): Promise<DatabaseHandle> {
-  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return openPostgres(url);
+export async function openDatabase(url: string, { logger }: { logger?: Logger } = {}): Promise<DatabaseHandle> {
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return openPostgres(url, logger);
   if (url === 'memory:') return openPglite(undefined);
   if (url.startsWith('file:')) return openPglite(resolve(url.slice('file:'.length)));
   throw new Error(`DATABASE_URL must start with postgres://, file: or be memory: (got ${redactUrl(url)})`);
 }
 
-async function openPostgres(url: string): Promise<DatabaseHandle> {
-  const sql = postgres(url, { onnotice: () => {} });
+function postgresOptions(logger: Logger | undefined): postgres.Options<Record<string, postgres.PostgresType>> {
+  return {
+    onnotice: () => {},
+    connection: { application_name: APPLICATION_NAME },
+    // postgres.js otherwise asks each new connection for the server's array types, from a promise
+    // nobody awaits: a connection killed during that query rejected it unhandled, which ends the
+    // process. The schema has no array columns, so nothing needs those types.
+    fetch_types: false,
+    // A server that accepts the connection but never finishes the handshake (frozen, overloaded)
+    // fails the query after this long rather than after postgres.js's 30 s.
+    connect_timeout: 10,
+    // Idle connections are the ones a pooler, firewall or failover drops without a word.
+    idle_timeout: 60,
+    // postgres.js's own default, made explicit: 30 to 60 minutes, drawn per process so that several
+    // processes do not all reconnect at once.
+    max_lifetime: 60 * (30 + Math.random() * 30),
+    onclose: (connection) => logger?.debug({ connection }, 'database connection closed'),
+  };
+}
+
+/**
+ * A postgres.js pool that can be replaced under drizzle's feet. A connection whose socket closed
+ * while a write was pending stays unusable for good (porsager/postgres #1208: every later query on
+ * it times out), and nothing outside postgres.js can repair it; a new pool can. Queries already
+ * running on the old pool finish there (within 5 s) and new ones go to the new pool.
+ */
+function createReplaceablePool(url: string, logger: Logger | undefined) {
+  const options = postgresOptions(logger);
+  let current = postgres(url, options);
+  const retiring = new Set<Promise<void>>();
+  // drizzle calls `unsafe` and `begin` on its client, and sets type parsers on `options` once: a
+  // proxy hands it the current pool each time.
+  const client = new Proxy(current, { get: (_, key) => Reflect.get(current, key) });
+  return {
+    client,
+    get current() {
+      return current;
+    },
+    replace(reason: string) {
+      const old = current;
+      current = postgres(url, options);
+      // The parsers and serializers drizzle installed on the first pool.
+      Object.assign(current.options.parsers, old.options.parsers);
+      Object.assign(current.options.serializers, old.options.serializers);
+      logger?.warn({ reason }, 'database connections replaced');
+      const ended: Promise<void> = old
+        .end({ timeout: 5 })
+        .catch((err: unknown) => logger?.warn({ err }, 'could not close the replaced database connections'))
+        .finally(() => retiring.delete(ended));
+      retiring.add(ended);
+    },
+    async end() {
+      await Promise.all([current.end({ timeout: 5 }), ...retiring]);
+    },
+  };
+}
+
+async function openPostgres(url: string, logger: Logger | undefined): Promise<DatabaseHandle> {
+  const pool = createReplaceablePool(url, logger);
+  const sql = pool.current;
   try {
     // drizzle's migrator takes no lock. Hold a session advisory lock on one reserved connection so
-    // that two processes starting together apply the migrations one after the other.
+    // that two processes starting together apply the migrations one after the other. (The query
+    // before opens that connection: with fetch_types off, postgres.js never hands a connection it
+    // opened for reserve() over to it.)
+    await sql`select 1`;
     const reserved = await sql.reserve();
     try {
       await reserved`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`;
@@ -53,13 +122,18 @@ async function openPostgres(url: string): Promise<DatabaseHandle> {
       reserved.release();
     }
   } catch (err) {
-    await sql.end({ timeout: 5 });
+    await pool.end();
     throw err;
   }
+  const stopHealing = onDriverFault(() => pool.replace('a connection was left unusable by a driver fault'));
+  let closing: Promise<void> | undefined;
   return {
-    db: drizzlePostgres(sql, { schema }) as unknown as Database,
+    db: drizzlePostgres(pool.client, { schema }) as unknown as Database,
     kind: 'postgres',
-    close: () => sql.end({ timeout: 5 }),
+    close: () => {
+      stopHealing();
+      return (closing ??= pool.end());
+    },
   };
 }
 

@@ -3,6 +3,7 @@ import { pino } from 'pino';
 import { ConfigError, type CoreConfig, loadConfig } from '../config/index.js';
 import { type Core, openCore } from '../core.js';
 import { redactUrl } from '../db/client.js';
+import { guardProcess } from '../db/driver-fault.js';
 import { LockedError } from '../db/lockfile.js';
 import { commands } from '../discord/commands/index.js';
 import { configuredSecrets, createLogger } from '../logger.js';
@@ -23,6 +24,7 @@ try {
   process.exit(1);
 }
 const logger = createLogger(config.LOG_LEVEL, { destination: pino.destination({ dest: 2, sync: true }), secrets: configuredSecrets(config) });
+guardProcess(logger);
 
 let core: Core;
 try {

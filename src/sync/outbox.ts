@@ -1,6 +1,7 @@
 import { and, count, eq, inArray, isNull, lt, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { Database } from '../db/client.js';
+import { retryTransient } from '../db/retry.js';
 import { type NoticePayload, notices } from '../db/schema.js';
 import { createSettingsService } from './settings.js';
 
@@ -135,8 +136,14 @@ export function createNoticeDispatcher({
       else {
         messageId = (await transport.post(notice)).messageId;
         // Record the message at once: if what follows fails, the retry must edit it, not post
-        // again after Discord's nonce window may have closed.
-        await db.update(notices).set({ messageId }).where(eq(notices.id, notice.id));
+        // again after Discord's nonce window may have closed. Only this process knows the id, so
+        // it keeps trying through a database outage of up to a minute.
+        const posted = messageId;
+        await retryTransient(() => db.update(notices).set({ messageId: posted }).where(eq(notices.id, notice.id)), {
+          logger: log,
+          what: 'recording a posted notice',
+          budgetMs: 60_000,
+        });
         // A post that repeats an earlier one (its answer was lost, or the process died before
         // recording it) gets back the message first created, as it was then: the notice may have
         // changed since (say, confirmed). Make it say what the notice says now.

@@ -1,5 +1,6 @@
 import { and, eq, isNotNull } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
+import { retryTransient } from '../db/retry.js';
 import { guildSettings } from '../db/schema.js';
 import { UserError } from '../errors.js';
 import type { Clock } from '../wallet/service.js';
@@ -37,7 +38,7 @@ export function createSettingsService({ db, clock = () => new Date() }: Settings
 
   return {
     async get(guildId: string): Promise<GuildSettings> {
-      const [row] = await db.select().from(guildSettings).where(eq(guildSettings.guildId, guildId));
+      const [row] = await retryTransient(() => db.select().from(guildSettings).where(eq(guildSettings.guildId, guildId)), { what: 'reading settings' });
       if (!row) return { ...DEFAULTS };
       const { channelId, thresholdSats, lastDeliveryError, lastDeliveryErrorAt } = row;
       return { channelId, thresholdSats, lastDeliveryError, lastDeliveryErrorAt };
@@ -45,12 +46,13 @@ export function createSettingsService({ db, clock = () => new Date() }: Settings
 
     /** A new channel is a fresh start: the error recorded for the old one no longer applies. */
     async setChannel(guildId: string, channelId: string): Promise<void> {
-      await upsert(guildId, { channelId, lastDeliveryError: null, lastDeliveryErrorAt: null });
+      // An upsert is safe to repeat after a lost connection.
+      await retryTransient(() => upsert(guildId, { channelId, lastDeliveryError: null, lastDeliveryErrorAt: null }), { what: 'setting the channel' });
     },
 
     async setThreshold(guildId: string, sats: bigint): Promise<void> {
       if (sats < 0n) throw new UserError('invalid_input', 'The threshold cannot be negative. Use `0` to announce any change.');
-      await upsert(guildId, { thresholdSats: sats });
+      await retryTransient(() => upsert(guildId, { thresholdSats: sats }), { what: 'setting the threshold' });
     },
 
     /** A permanent delivery failure (channel gone, no permission): shown by /config show until cleared. */

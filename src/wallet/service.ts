@@ -11,6 +11,7 @@ import {
 } from '../chain/provider.js';
 import { createCoalescer } from './coalesce.js';
 import type { Database } from '../db/client.js';
+import { isTransientDatabaseError, retryTransient, withRetries } from '../db/retry.js';
 import {
   createAlreadyTrackedError,
   createLabelTakenError,
@@ -104,7 +105,13 @@ export function createWalletService({
   afterChanges,
   maxAddressesPerGuild = Infinity,
 }: WalletDeps) {
-  const repo = createWalletRepository({ db });
+  // Reads are safe to repeat after a lost connection. Writes are not blindly: store() repeats a
+  // history (it compares before it changes), and the use cases below check what a lost one did.
+  const repo = withRetries(
+    createWalletRepository({ db }),
+    ['findWatch', 'findWatchByLabel', 'findAddress', 'listWatches', 'watchTotals', 'trackedAddresses', 'confirmedTxids', 'listTxs'],
+    { logger },
+  );
   /** per server, tracks that passed the cap check and are still fetching: they count against it */
   const tracking = new Map<string, number>();
   const capTurns = createSerialQueue();
@@ -131,12 +138,29 @@ export function createWalletService({
     return createLabelTakenError(label, clash?.address ?? 'another address');
   }
 
-  /** Store a history and let the outbox see what changed, in one transaction. */
-  async function store(history: AddressHistory, watch?: NewWatch, scope?: HistoryScope) {
-    const at = clock();
-    const result = await repo.storeHistory(history, at, { watch, onChanges, scope });
+  /**
+   * Store a history and let the outbox see what changed, in one transaction. A store cut off by a
+   * lost connection is repeated: one that did commit left nothing for the repeat to change, so no
+   * notice is written twice. `onDoubt` hears of each attempt whose outcome is unknown.
+   */
+  async function store(
+    history: AddressHistory,
+    watch?: NewWatch,
+    { at = clock(), onDoubt, scope }: { at?: Date; onDoubt?: () => void; scope?: HistoryScope } = {},
+  ) {
+    const result = await retryTransient(() => repo.storeHistory(history, at, { watch, onChanges, scope }), {
+      logger,
+      what: 'storing a history',
+      onRetry: onDoubt,
+    });
     afterChanges?.(result.changes);
     return { ...result, at };
+  }
+
+  /** Whether this server's watch of `address` is the one that `userId`'s track at `at` inserted. */
+  async function isOurWatch(guildId: string, address: string, userId: string, at: Date): Promise<boolean> {
+    const watch = await repo.findWatch(guildId, address);
+    return watch !== undefined && watch.addedBy === userId && watch.createdAt.getTime() === at.getTime();
   }
 
   /**
@@ -182,11 +206,11 @@ export function createWalletService({
       async () => {
         const knownTxids = await repo.confirmedTxids(address);
         const history = await ask('history', address, () => provider.getHistory(address, { ...requestOptions(request), knownTxids }));
-        const first = await store(history, undefined, history.complete ? 'complete' : 'partial');
+        const first = await store(history, undefined, { scope: history.complete ? 'complete' : 'partial' });
         if (first.consistent || history.complete) return first.changes;
         logger.warn({ address, balance: history.balance.balance, txCount: history.balance.txCount }, 'stored history disagrees with the provider; fetching it in full to mend it');
         const full = await ask('history', address, () => provider.getHistory(address, requestOptions(request)));
-        return mergeChanges(first.changes, (await store(full, undefined, 'repair')).changes);
+        return mergeChanges(first.changes, (await store(full, undefined, { scope: 'repair' })).changes);
       },
       { useCache: reuseRecent },
     );
@@ -225,13 +249,24 @@ export function createWalletService({
     const history: AddressHistory = await ask('history', address, () =>
       provider.getHistory(address, stored ? { ...request, knownTxids } : { ...request, onProgress: input.onProgress }),
     );
-    const { watchAdded, at } = await store(history, { guildId: input.guildId, label, addedBy: input.userId }).catch(
+    const at = clock();
+    let inDoubt = false;
+    const newWatch = { guildId: input.guildId, label, addedBy: input.userId };
+    const { watchAdded } = await store(history, newWatch, { at, onDoubt: () => (inDoubt = true) }).catch(
       async (err: unknown) => {
+        // The database went away and stayed away, but our insert may have committed before it did.
+        if (isTransientDatabaseError(err) && (await isOurWatch(input.guildId, address, input.userId, at).catch(() => false))) {
+          return { watchAdded: true };
+        }
         // Someone gave another address this label since the check: the unique index said no.
         throw label ? await labelClash(err, input.guildId, label) : err;
       },
     );
-    if (!watchAdded) throw createAlreadyTrackedError(address, label);
+    // A repeat after a lost connection finds the watch that the lost attempt committed: the
+    // repository stamps it with this attempt's time, so it is ours and not someone else's.
+    if (!watchAdded && !(inDoubt && (await isOurWatch(input.guildId, address, input.userId, at)))) {
+      throw createAlreadyTrackedError(address, label);
+    }
     logger.info({ guildId: input.guildId, address, txs: history.txs.length }, 'tracked');
     return { address, label, balance: history.balance.balance, txCount: history.balance.txCount, asOf: at };
   }
@@ -272,10 +307,22 @@ export function createWalletService({
 
     async untrack(input: { guildId: string; address: string }) {
       const address = await resolve(input.guildId, input.address);
-      const removed = await repo.removeWatch(input.guildId, address);
-      if (!removed) throw createNotTrackedError(address);
+      const watch = await repo.findWatch(input.guildId, address);
+      if (!watch) throw createNotTrackedError(address);
+      // Removing twice is harmless, so a removal cut off by a lost connection is repeated; if the
+      // lost one had committed, the repeat finds nothing, and the watch being gone is the answer.
+      let inDoubt = false;
+      const removed = await retryTransient(() => repo.removeWatch(input.guildId, address), {
+        logger,
+        what: 'untracking',
+        onRetry: () => (inDoubt = true),
+      }).catch(async (err: unknown) => {
+        if (isTransientDatabaseError(err) && !(await repo.findWatch(input.guildId, address).catch(() => watch))) return watch;
+        throw err;
+      });
+      if (!removed && !inDoubt) throw createNotTrackedError(address);
       logger.info({ guildId: input.guildId, address }, 'untracked');
-      return { address, label: removed.label };
+      return { address, label: (removed ?? watch).label };
     },
 
     list(input: { guildId: string }) {
@@ -297,14 +344,21 @@ export function createWalletService({
       const label = normaliseLabel(input.label);
       if (!label) throw new UserError('invalid_input', 'A label needs at least one character that is not a space.');
       await checkLabel(input.guildId, label, address);
+      const before = await repo.findWatch(input.guildId, address);
       let renamed: { previous: string | null } | undefined;
       try {
-        renamed = await repo.setLabel(input.guildId, address, label);
+        // Setting a label twice is harmless, so an update cut off by a lost connection is repeated.
+        renamed = await retryTransient(() => repo.setLabel(input.guildId, address, label), { logger, what: 'renaming' });
       } catch (err) {
+        // Gone for good, but the update may have committed first: then the label says so.
+        const now = isTransientDatabaseError(err) ? await repo.findWatch(input.guildId, address).catch(() => undefined) : undefined;
+        if (now?.label === label) renamed = { previous: before?.label ?? null };
         // Someone took the label between the check and the update: the unique index said no.
-        throw await labelClash(err, input.guildId, label);
+        else throw await labelClash(err, input.guildId, label);
       }
       if (!renamed) throw createNotTrackedError(address);
+      // A repeat of an update that had committed reads back the new label as the old one.
+      if (before && renamed.previous === label) renamed = { previous: before.label };
       logger.info({ guildId: input.guildId, address }, 'renamed');
       return { address, label, previous: renamed.previous };
     },
