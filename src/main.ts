@@ -1,5 +1,5 @@
 import 'dotenv/config';
-import { startBot } from './app.js';
+import { type Bot, startBot } from './app.js';
 import { ConfigError, loadConfig } from './config/index.js';
 import { guardProcess } from './db/driver-fault.js';
 import { LockedError } from './db/lockfile.js';
@@ -17,20 +17,35 @@ try {
 const secrets = configuredSecrets(config);
 const logger = createLogger(config.LOG_LEVEL, { secrets });
 guardProcess(logger);
+// A stop asked for while the bot is still starting (a service manager stopping it early) waits for
+// the start to finish, then stops as usual: without a handler yet, SIGTERM would kill the process
+// mid-open, and on PGlite that is as abrupt as kill -9.
+let bot: Bot | undefined;
+let stopAsked: string | undefined;
+const shutdown = (signal: string) => {
+  logger.info({ signal }, 'shutting down');
+  if (!bot) {
+    stopAsked = signal;
+    // A start that hangs (say, Discord never answers) must not hold a stop up for ever.
+    setTimeout(() => {
+      logger.error('the start did not finish within 15 s of being asked to stop; exiting');
+      process.exit(1);
+    }, 15_000).unref();
+    return;
+  }
+  bot.stop().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      logger.error({ err }, 'shutdown failed');
+      process.exit(1);
+    },
+  );
+};
+process.once('SIGINT', shutdown);
+process.once('SIGTERM', shutdown);
 try {
-  const bot = await startBot(config, logger);
-  const shutdown = (signal: string) => {
-    logger.info({ signal }, 'shutting down');
-    bot.stop().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGINT', shutdown);
-  process.once('SIGTERM', shutdown);
+  bot = await startBot(config, logger);
+  if (stopAsked) shutdown(stopAsked);
 } catch (err) {
   if (err instanceof LockedError) console.error(err.message);
   else {

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startBlockchainInfoFake } from '../fakes/chain/index.js';
 import { type FakeDiscord, startFakeDiscord } from '../fakes/discord.js';
 import { testAddress } from '../support/addresses.js';
+import { startDelayingProxy } from '../support/bots.js';
 import { type BotProcess, spawnBot } from '../support/process.js';
 
 const cleanups: (() => Promise<unknown> | void)[] = [];
@@ -88,5 +89,25 @@ describe('npm start', () => {
     await registered(discord, guildId, third);
     const listed = await discord.runCommand({ guildId, name: 'addresses' }).reply();
     expect(listed.embeds[0]?.description).toContain('**persisted**');
+  });
+
+  it('stops cleanly with exit 0 when SIGTERM comes while it is still starting', async () => {
+    const cwd = tempDir();
+    const discord = await startFakeDiscord();
+    cleanups.push(() => discord.close());
+    // Registering the commands takes a few seconds, so the stop lands while the bot is starting.
+    const proxy = await startDelayingProxy(discord.apiUrl, (method) => (method === 'PUT' ? 3_000 : 0));
+    cleanups.push(() => proxy.close());
+    const api = await startBlockchainInfoFake();
+    cleanups.push(() => api.close());
+    const bot = spawn(
+      { DISCORD_TOKEN: 'process-token', DISCORD_API_URL: proxy.url, DISCORD_GUILD_ID: discord.guilds[0]!.id, BLOCKCHAIN_INFO_URL: api.url, LOG_LEVEL: 'info' },
+      cwd,
+    );
+    await expect.poll(() => bot.child.exitCode !== null || proxy.requests.some((r) => r.method === 'PUT'), { timeout: 30_000, interval: 50 }).toBe(true);
+    bot.child.kill('SIGTERM');
+    expect(await bot.exited, bot.output()).toBe(0);
+    expect(bot.output()).toContain('"msg":"stopped"');
+    expect(existsSync(join(cwd, 'data/satbell.lock'))).toBe(false);
   });
 });
