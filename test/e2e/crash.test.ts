@@ -27,7 +27,7 @@ import {
   testSeed,
   waitUntilStable,
 } from '../support/bots.js';
-import { createTestDatabaseUrl, testBackends } from '../support/database.js';
+import { botProcessDatabaseUrl, testBackends } from '../support/database.js';
 
 const EXPLORER = 'https://explorer.test';
 const TRIALS = 24;
@@ -120,12 +120,9 @@ describe('kill -9 during sync and delivery', () => {
       const chain = new FakeChain();
       const api = await startBlockchainInfoFake({ chain });
       cleanups.push(() => api.close());
-      let databaseUrl = `file:${join(cwd, 'data/satbell')}`;
-      if (backend === 'postgres') {
-        const created = await createTestDatabaseUrl();
-        cleanups.push(() => created.drop());
-        databaseUrl = created.url;
-      }
+      const database = await botProcessDatabaseUrl(backend, cwd);
+      cleanups.push(() => database.drop());
+      const databaseUrl = database.url;
       const guildId = discord.guilds[0]!.id;
       const channelId = discord.guilds[0]!.channels[0]!.id;
       const env = {

@@ -15,7 +15,7 @@ import { FakeChain, startBlockchainInfoFake } from '../fakes/chain/index.js';
 import { type FailureResponse, type FakeDiscord, startFakeDiscord } from '../fakes/discord.js';
 import { testAddress } from '../support/addresses.js';
 import { killAllBots, noticeStatus, noticeTxid, startBotProcess, startDelayingProxy, waitUntilStable } from '../support/bots.js';
-import { createTestDatabaseUrl, testBackends } from '../support/database.js';
+import { botProcessDatabaseUrl, testBackends } from '../support/database.js';
 import { EXPLORER, type Harness, startHarness } from '../support/harness.js';
 
 /** how long the fake Discord remembers a nonce: Discord's "few minutes", shortened */
@@ -122,12 +122,9 @@ describe.each(testBackends())('a bot killed after Discord took its post, restart
     const chain = new FakeChain();
     const api = await startBlockchainInfoFake({ chain });
     cleanups.push(() => api.close());
-    let databaseUrl = `file:${join(cwd, 'data/satbell')}`;
-    if (backend === 'postgres') {
-      const created = await createTestDatabaseUrl();
-      cleanups.push(() => created.drop());
-      databaseUrl = created.url;
-    }
+    const database = await botProcessDatabaseUrl(backend, cwd);
+    cleanups.push(() => database.drop());
+    const databaseUrl = database.url;
     const guildId = discord.guilds[0]!.id;
     const channelId = discord.guilds[0]!.channels[0]!.id;
     const env = {

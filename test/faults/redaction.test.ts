@@ -11,7 +11,7 @@ import { FakeChain, startBlockchainInfoFake } from '../fakes/chain/index.js';
 import { type FakeInteraction, startFakeDiscord } from '../fakes/discord.js';
 import { testAddress } from '../support/addresses.js';
 import { killAllBots, startBotProcess } from '../support/bots.js';
-import { createTestDatabaseUrl, testBackends } from '../support/database.js';
+import { botProcessDatabaseUrl, testBackends } from '../support/database.js';
 import { EXPLORER } from '../support/harness.js';
 import { spawnBot } from '../support/process.js';
 
@@ -58,12 +58,12 @@ describe.each(testBackends())('a running bot at trace level whose calls to Disco
     const chain = new FakeChain();
     const api = await startBlockchainInfoFake({ chain });
     cleanups.push(() => api.close());
-    let databaseUrl = `file:${join(cwd, 'data/satbell')}`;
+    const database = await botProcessDatabaseUrl(backend, cwd);
+    cleanups.push(() => database.drop());
+    let databaseUrl = database.url;
     if (backend === 'postgres') {
-      const created = await createTestDatabaseUrl();
-      cleanups.push(() => created.drop());
       // A password in the URL as a real deployment has one (the test server trusts any).
-      const withPassword = new URL(created.url);
+      const withPassword = new URL(databaseUrl);
       withPassword.password = PASSWORD;
       databaseUrl = withPassword.toString();
     }

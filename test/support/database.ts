@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import postgres from 'postgres';
 import { type DatabaseHandle, openDatabase } from '../../src/db/client.js';
 
@@ -48,4 +49,13 @@ export async function createTestDatabaseUrl(): Promise<{ url: string; drop(): Pr
       }
     },
   };
+}
+
+/**
+ * A DATABASE_URL for a bot process of its own: PGlite on disk under `cwd` (what `npm start` uses by
+ * default), or a brand-new Postgres database. `drop` removes the Postgres one.
+ */
+export async function botProcessDatabaseUrl(backend: Backend, cwd: string): Promise<{ url: string; drop(): Promise<void> }> {
+  if (backend === 'postgres') return createTestDatabaseUrl();
+  return { url: `file:${join(cwd, 'data/satbell')}`, drop: async () => {} };
 }
