@@ -32,7 +32,7 @@ function spawnEntry(entry: string, env: Record<string, string>, cwd: string, std
   let stderr = '';
   child.stdout!.on('data', (d) => ((output += d), (stdout += d)));
   child.stderr!.on('data', (d) => ((output += d), (stderr += d)));
-  const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+  const exited = new Promise<number | null>((done) => child.on('close', (code) => done(code)));
   return { child, output: () => output, stdout: () => stdout, stderr: () => stderr, exited };
 }
 
