@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFakeDiscord } from '../fakes/discord.js';
 import { startPasswordRefusingPostgres } from '../fakes/postgres.js';
-import { type BotProcess, type RunAs, spawnBot, spawnShell } from '../support/process.js';
+import { type BotProcess, type RunAs, spawnBot, spawnDeployCommands, spawnShell } from '../support/process.js';
 
 /** Shaped like a real bot token, so that only its value gives it away. */
 const DISCORD_TOKEN = 'MTA5ODc2NTQzMjEwOTg3NjU0Mw.GxYzAb.Qw3rTy-uIoP_aSdFgHjKlZxCvBnM1234567';
@@ -31,12 +31,12 @@ function tempDir(): string {
   return dir;
 }
 
-type Entry = 'bot' | 'shell';
+type Entry = 'bot' | 'shell' | 'deploy-commands';
 
 /** Run an entry point to its end; as a person at a terminal would see it, unless `env` says otherwise. */
 async function run(entry: Entry, env: Record<string, string>, { cwd = tempDir(), as }: { cwd?: string; as?: RunAs } = {}): Promise<BotProcess> {
   const full = { DISCORD_TOKEN, DISCORD_API_URL: `http://${CLOSED}/api`, LOG_FORMAT: 'pretty', ...env };
-  const child = entry === 'bot' ? spawnBot(full, cwd, as) : spawnShell(full, cwd, as);
+  const child = entry === 'shell' ? spawnShell(full, cwd, as) : entry === 'bot' ? spawnBot(full, cwd, as) : spawnDeployCommands(full, cwd);
   cleanups.push(() => {
     child.child.kill('SIGKILL');
     return child.exited;
@@ -72,6 +72,13 @@ describe('npm start, when Discord will not have it', () => {
   it('says in one line that Discord could not be reached, at which URL, and to check the network', async () => {
     const bot = await run('bot', { DATABASE_URL: 'memory:' });
     expectOneLine(bot, new RegExp(`^Could not reach Discord at http://${CLOSED}/api: connection refused \\(ECONNREFUSED\\); check the network and DISCORD_API_URL$`));
+  });
+
+  it('says the same in npm run deploy-commands, for a refused token and for Discord out of reach', async () => {
+    const discord = await startFakeDiscord({ token: 'the-token-the-portal-gave' });
+    cleanups.push(() => discord.close());
+    expectOneLine(await run('deploy-commands', { DISCORD_API_URL: discord.apiUrl }), /^Discord refused DISCORD_TOKEN \(401 Unauthorized\): /);
+    expectOneLine(await run('deploy-commands', {}), new RegExp(`^Could not reach Discord at http://${CLOSED}/api: connection refused`));
   });
 
   it('keeps the error and its stack for LOG_LEVEL=debug, still without the token', async () => {

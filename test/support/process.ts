@@ -56,3 +56,9 @@ export function spawnShell(env: Record<string, string>, cwd: string, as?: RunAs)
   const shell = spawnEntry('src/shell/main.ts', env, cwd, 'pipe', as);
   return { ...shell, send: (line) => void shell.child.stdin!.write(`${line}\n`) };
 }
+
+/** Run src/deploy-commands.ts as `npm run deploy-commands` does. */
+export function spawnDeployCommands(env: Record<string, string>, cwd: string): BotProcess {
+  const { child, output, stdout, stderr, exited } = spawnEntry('src/deploy-commands.ts', env, cwd, 'ignore');
+  return { child, output, stdout, stderr, exited };
+}
