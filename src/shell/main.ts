@@ -46,16 +46,16 @@ const logger = createLogger(config.LOG_LEVEL, {
 });
 guardProcess(logger);
 // An exit on an error the log alone recorded (an uncaught exception) still says so where you type.
-let told = false;
+let explained = false;
 process.once('exit', (code) => {
-  if (code !== 0 && code !== 130 && !told) process.stderr.write(`The shell stopped on an error; ${logFile} says what it was.\n`);
+  if (code !== 0 && code !== 130 && !explained) process.stderr.write(`The shell stopped on an error; ${logFile} says what it was.\n`);
 });
 
 let core: Core;
 try {
   core = await openCore(config, logger);
 } catch (err) {
-  told = true;
+  explained = true;
   if (err instanceof LockedError) {
     console.error(
       `${err.message} The shell and the bot cannot share an embedded database at once: stop the bot, ` +
