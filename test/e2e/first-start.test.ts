@@ -17,6 +17,8 @@ const DISCORD_TOKEN = 'MTA5ODc2NTQzMjEwOTg3NjU0Mw.GxYzAb.Qw3rTy-uIoP_aSdFgHjKlZx
 const PASSWORD = 's3cretPassw0rd';
 /** Nothing listens on port 1: a connection there is refused at once, and never leaves the machine. */
 const CLOSED = '127.0.0.1:1';
+/** Permissions do not stop root, whom tests run as: then the process runs as nobody. */
+const notRoot: RunAs = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
 /** The stack of an error, as Node prints it: a frame per line. */
 const STACK_FRAME = /^\s+at .+/m;
 
@@ -136,17 +138,27 @@ describe.each<Entry>(['bot', 'shell'])('%s, when the database will not have it',
   });
 
   it('says in one line that a data directory under a read-only directory cannot be written', async () => {
-    // Permissions do not stop root, whom tests run as: then the process runs as nobody.
-    const as: RunAs = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
     const cwd = tempDir();
     chmodSync(cwd, 0o777);
     mkdirSync(join(cwd, 'data'), { mode: 0o555 });
     chmodSync(join(cwd, 'data'), 0o555);
     // The default place, relative to where satbell runs, as a first start has it.
-    const child = await run(entry, { DATABASE_URL: 'file:./data/satbell' }, { cwd, as });
+    const child = await run(entry, { DATABASE_URL: 'file:./data/satbell' }, { cwd, as: notRoot });
     expectOneLine(
       child,
       new RegExp(`^Cannot write the data directory \\./data/satbell \\(${join(cwd, 'data/satbell')}\\): permission denied .*make it writable for this user`),
     );
+  });
+
+  it('says in one line that an existing data directory that is read-only cannot be written', { timeout: 60_000 }, async () => {
+    // Its parent is writable, so the lock file (and the shell's log) can be made: PGlite itself
+    // meets the directory, and reports it with an errno of its own.
+    const cwd = tempDir();
+    chmodSync(cwd, 0o777);
+    mkdirSync(join(cwd, 'data/satbell'), { recursive: true });
+    chmodSync(join(cwd, 'data'), 0o777);
+    chmodSync(join(cwd, 'data/satbell'), 0o555);
+    const child = await run(entry, { DATABASE_URL: 'file:./data/satbell' }, { cwd, as: notRoot });
+    expectOneLine(child, /^Cannot write the data directory \.\/data\/satbell \(.*\): permission denied; make it writable for this user/);
   });
 });
