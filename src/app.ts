@@ -7,6 +7,7 @@ import { createInteractionHandler, type InteractionHandlerOptions } from './disc
 import { createDiscordNoticeTransport } from './discord/notices.js';
 import { registerCommands } from './discord/register.js';
 import type { Logger } from './logger.js';
+import { explainDiscordFailure } from './startup.js';
 import type { RunOutcome } from './sync/scheduler.js';
 
 export interface Bot {
@@ -55,7 +56,9 @@ export async function startBot(config: Config, logger: Logger, options: Interact
 
   try {
     const ready = new Promise<Client<true>>((resolve) => client.once(Events.ClientReady, resolve));
-    await client.login(config.DISCORD_TOKEN);
+    await client.login(config.DISCORD_TOKEN).catch((err: unknown) => {
+      throw explainDiscordFailure(err, config.DISCORD_API_URL);
+    });
     const readyClient = await ready;
     await registerCommands(client.rest, readyClient.application.id, commands, config.DISCORD_GUILD_ID);
     logger.info(

@@ -6,6 +6,7 @@ import { type DatabaseHandle, openDatabase, redactUrl } from './db/client.js';
 import type { CommandContext } from './discord/command.js';
 import { createExplorerLinks } from './discord/render/format.js';
 import type { Logger } from './logger.js';
+import { explainDatabaseFailure } from './startup.js';
 import { createLeaseCoordinator } from './sync/coordinator.js';
 import { createNoticeWriter } from './sync/notices.js';
 import { createNoticeDispatcher, type NoticeDispatcher, type NoticeTransport } from './sync/outbox.js';
@@ -44,7 +45,9 @@ export interface Core {
 }
 
 export async function openCore(config: CoreConfig, logger: Logger): Promise<Core> {
-  const database = await openDatabase(config.DATABASE_URL, { logger });
+  const database = await openDatabase(config.DATABASE_URL, { logger }).catch((err: unknown) => {
+    throw explainDatabaseFailure(err, config.DATABASE_URL);
+  });
   const { db } = database;
   logger.info({ database: redactUrl(config.DATABASE_URL), kind: database.kind }, 'database ready');
 

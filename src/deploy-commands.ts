@@ -5,9 +5,12 @@ import type { APIApplication } from 'discord.js';
 import { ConfigError, loadConfig } from './config/index.js';
 import { commands } from './discord/commands/index.js';
 import { registerCommands } from './discord/register.js';
+import { explainDiscordFailure, StartupError } from './startup.js';
 
+let apiUrl: string | undefined;
 try {
   const config = loadConfig();
+  apiUrl = config.DISCORD_API_URL;
   const rest = new REST(config.DISCORD_API_URL ? { api: config.DISCORD_API_URL } : {}).setToken(config.DISCORD_TOKEN);
   const application = (await rest.get(Routes.currentApplication())) as APIApplication;
   await registerCommands(rest, application.id, commands, config.DISCORD_GUILD_ID);
@@ -16,6 +19,9 @@ try {
       (config.DISCORD_GUILD_ID ? `to server ${config.DISCORD_GUILD_ID}.` : 'globally.'),
   );
 } catch (err) {
-  console.error(err instanceof ConfigError ? err.message : `Could not register commands: ${(err as Error).message}`);
+  // A refused token or Discord out of reach, said as npm start says it.
+  const explained = explainDiscordFailure(err, apiUrl);
+  const known = err instanceof ConfigError || explained instanceof StartupError;
+  console.error(known ? (explained as Error).message : `Could not register commands: ${(err as Error).message}`);
   process.exit(1);
 }

@@ -1,5 +1,6 @@
 import { type DestinationStream, pino, type Logger } from 'pino';
 import { redactUrl } from './db/client.js';
+import { createPrettyDestination, type LogFormat } from './log-format.js';
 
 const CENSOR = '[redacted]';
 
@@ -8,14 +9,18 @@ export interface LoggerOptions {
   destination?: DestinationStream;
   /** configured secret values (the bot token, the database password) that must never be printed */
   secrets?: readonly (string | undefined)[];
+  /** JSON lines (the default), or readable ones (src/log-format.ts) */
+  format?: LogFormat;
 }
 
 /**
  * Structured logs. Secrets never reach them, whatever a caller passes: known fields are censored,
  * and every finished line, nested `cause` errors and stack traces included, is scrubbed of the
- * configured secrets and of anything shaped like a token or a password in a URL.
+ * configured secrets and of anything shaped like a token or a password in a URL. Readable lines
+ * are made from the scrubbed JSON, so they carry no more than it does; they show stacks at debug
+ * and trace only.
  */
-export function createLogger(level: string, { destination, secrets = [] }: LoggerOptions = {}): Logger {
+export function createLogger(level: string, { destination, secrets = [], format = 'json' }: LoggerOptions = {}): Logger {
   const scrub = createScrubber(secrets);
   const options = {
     level,
@@ -25,6 +30,10 @@ export function createLogger(level: string, { destination, secrets = [] }: Logge
     },
     hooks: { streamWrite: scrub },
   };
+  if (format === 'pretty') {
+    const out = destination ?? pino.destination({ dest: 1, sync: true });
+    return pino(options, createPrettyDestination(out, { stack: level === 'debug' || level === 'trace' }));
+  }
   return destination ? pino(options, destination) : pino(options);
 }
 

@@ -2,8 +2,9 @@ import 'dotenv/config';
 import { type Bot, startBot } from './app.js';
 import { ConfigError, loadConfig } from './config/index.js';
 import { guardProcess } from './db/driver-fault.js';
-import { LockedError } from './db/lockfile.js';
-import { configuredSecrets, createLogger, createScrubber } from './logger.js';
+import { chooseLogFormat } from './log-format.js';
+import { configuredSecrets, createLogger } from './logger.js';
+import { reportStartFailure } from './startup.js';
 
 let config;
 try {
@@ -15,7 +16,7 @@ try {
 }
 
 const secrets = configuredSecrets(config);
-const logger = createLogger(config.LOG_LEVEL, { secrets });
+const logger = createLogger(config.LOG_LEVEL, { secrets, format: chooseLogFormat(config.LOG_FORMAT, process.stdout.isTTY) });
 guardProcess(logger);
 // A stop asked for while the bot is still starting (a service manager stopping it early) waits for
 // the start to finish, then stops as usual: without a handler yet, SIGTERM would kill the process
@@ -47,21 +48,6 @@ try {
   bot = await startBot(config, logger);
   if (stopAsked) shutdown(stopAsked);
 } catch (err) {
-  if (err instanceof LockedError) console.error(err.message);
-  else {
-    logger.fatal({ err }, 'could not start');
-    // A line for whoever runs it, whatever LOG_LEVEL says; scrubbed like the logs, since an error
-    // about the database may quote its URL.
-    console.error(createScrubber(secrets)(`satbell could not start: ${describeError(err)}`));
-  }
+  reportStartFailure(err, { logger, level: config.LOG_LEVEL, secrets });
   process.exit(1);
-}
-
-/** An error's message and those of its causes, on one line. */
-function describeError(err: unknown): string {
-  const parts: string[] = [];
-  for (let e: unknown = err; e !== undefined && parts.length < 5; e = (e as { cause?: unknown })?.cause) {
-    parts.push(e instanceof Error ? e.message : String(e));
-  }
-  return parts.join(': ');
 }

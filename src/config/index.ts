@@ -55,6 +55,8 @@ const schema = z.object({
       message: "must be a cron expression such as '*/5 * * * *' (five fields, or six with seconds first)",
     }),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // Unset: readable lines on a terminal, JSON elsewhere (src/log-format.ts chooses).
+  LOG_FORMAT: z.enum(['json', 'pretty'], { error: 'must be json or pretty (unset: readable on a terminal, JSON otherwise)' }).optional(),
 });
 
 /** Requests per second: a positive number, or `unlimited` (a self-hosted service). */

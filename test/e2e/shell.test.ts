@@ -142,9 +142,12 @@ describe('npm run shell', () => {
   });
 
   it('cannot open an embedded database another process holds, and says so', async () => {
-    const env = { DATABASE_URL: `file:${join(tempDir(), 'db')}` };
+    const path = join(tempDir(), 'db');
+    const env = { DATABASE_URL: `file:${path}` };
     const first = start(api, env);
     await expect.poll(() => first.stdout(), { timeout: 20_000 }).toContain('satbell shell');
+    // Its logs go beside its database.
+    expect(first.stdout()).toContain(`logs go to ${path}.log;`);
     const second = start(api, env);
     expect(await second.exited).toBe(1);
     expect(second.stderr()).toMatch(/is in use by another satbell process \(pid \d+\)[\s\S]*DATABASE_URL=memory: npm run shell/);

@@ -49,6 +49,13 @@ describe('loadConfig', () => {
     expect(message).toMatch(/DISCORD_GUILD_ID must be a server \(guild\) id/);
   });
 
+  it('takes LOG_FORMAT json or pretty, leaves it unset for the terminal to decide, and refuses anything else', () => {
+    expect(loadConfig({ DISCORD_TOKEN: 't' }).LOG_FORMAT).toBeUndefined();
+    expect(loadConfig({ DISCORD_TOKEN: 't', LOG_FORMAT: 'json' }).LOG_FORMAT).toBe('json');
+    expect(loadConfig({ DISCORD_TOKEN: 't', LOG_FORMAT: 'pretty' }).LOG_FORMAT).toBe('pretty');
+    expect(() => loadConfig({ DISCORD_TOKEN: 't', LOG_FORMAT: 'text' })).toThrowError(/^Invalid configuration: LOG_FORMAT must be json or pretty/);
+  });
+
   it('accepts a six-field SYNC_CRON with seconds and refuses nonsense', () => {
     expect(loadConfig({ DISCORD_TOKEN: 't', SYNC_CRON: '*/10 * * * * *' }).SYNC_CRON).toBe('*/10 * * * * *');
     expect(() => loadConfig({ DISCORD_TOKEN: 't', SYNC_CRON: 'every minute' })).toThrowError(/SYNC_CRON must be a cron expression/);
