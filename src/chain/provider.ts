@@ -16,7 +16,10 @@ export interface ChainTx {
   txid: string;
   /** null while unconfirmed */
   blockHeight: number | null;
-  /** block time when confirmed, else the time the provider first saw it */
+  /**
+   * its block's time when confirmed, else when the provider first saw it (Blockchain.com gives
+   * block times for the newest blocks of a history only: see blockchain-info.ts)
+   */
   time: Date;
   /** in satoshis */
   fee: bigint;
@@ -43,6 +46,11 @@ export interface RequestOptions {
    * waiting in turn, so one key with many requests queued delays another by about one turn.
    */
   key?: string;
+  /**
+   * Nobody waits on it (the sync): every provider serves the requests of people first, and
+   * failover weighs its wait in that lane.
+   */
+  background?: boolean;
   /** give up (a ProviderWaitError, nothing sent) rather than wait longer than this for a turn */
   maxWaitMs?: number;
   /**
@@ -76,11 +84,14 @@ export interface ChainProvider {
   getBalances(addresses: readonly string[], request?: RequestOptions | AbortSignal): Promise<Map<string, AddressBalance>>;
   /** the address's balance and its transactions, newest first */
   getHistory(address: string, options?: HistoryOptions): Promise<AddressHistory>;
+  /** the height of the newest block the service knows */
+  getTipHeight(request?: RequestOptions): Promise<number>;
   /**
    * About how long a request for `key` made now would wait for its turn, in milliseconds: what is
-   * left of a pause (the service's Retry-After, or ours after a 429) plus the queue ahead of it.
+   * left of a pause (the service's Retry-After, or ours after a 429) plus the queue ahead of it
+   * (people's requests too, for one in the background lane).
    */
-  estimatedWaitMs?(key?: string): number;
+  estimatedWaitMs?(key?: string, lane?: { background?: boolean }): number;
   /** what is left of the provider's pause, in milliseconds; 0 when it may be asked */
   pausedMs?(): number;
 }

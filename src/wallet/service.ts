@@ -109,7 +109,8 @@ export function createWalletService({
   // history (it compares before it changes), and the use cases below check what a lost one did.
   const repo = withRetries(
     createWalletRepository({ db }),
-    ['findWatch', 'findWatchByLabel', 'findAddress', 'listWatches', 'watchTotals', 'trackedAddresses', 'confirmedTxids', 'listTxs'],
+    // markChecked only moves a time forward, so repeating it is harmless.
+    ['findWatch', 'findWatchByLabel', 'findAddress', 'listWatches', 'watchTotals', 'trackedAddresses', 'confirmedTxids', 'listTxs', 'markChecked'],
     { logger },
   );
   /** per server, tracks that passed the cap check and are still fetching: they count against it */
@@ -146,9 +147,9 @@ export function createWalletService({
   async function store(
     history: AddressHistory,
     watch?: NewWatch,
-    { at = clock(), onDoubt, scope }: { at?: Date; onDoubt?: () => void; scope?: HistoryScope } = {},
+    { at = clock(), onDoubt, scope, tipHeight }: { at?: Date; onDoubt?: () => void; scope?: HistoryScope; tipHeight?: number } = {},
   ) {
-    const result = await retryTransient(() => repo.storeHistory(history, at, { watch, onChanges, scope }), {
+    const result = await retryTransient(() => repo.storeHistory(history, at, { watch, onChanges, scope, tipHeight }), {
       logger,
       what: 'storing a history',
       onRetry: onDoubt,
@@ -198,19 +199,24 @@ export function createWalletService({
    * in by some path: the full history is fetched and stored as 'repair', which puts back what was
    * missing and removes what the chain does not have. Calls for one address at the same time
    * share one fetch; `reuseRecent` also accepts one finished a few seconds ago (for people asking
-   * fresh:true, not for the sync).
+   * fresh:true, not for the sync). `tipHeight` is the chain's tip asked before this call, stored
+   * with the history so that the sync knows when to look at its unconfirmed transactions again.
    */
-  function refresh(address: string, request?: RequestOptions | AbortSignal, { reuseRecent = false } = {}): Promise<AddressChanges> {
+  function refresh(
+    address: string,
+    request?: RequestOptions | AbortSignal,
+    { reuseRecent = false, tipHeight }: { reuseRecent?: boolean; tipHeight?: number } = {},
+  ): Promise<AddressChanges> {
     return refreshes.get(
       address,
       async () => {
         const knownTxids = await repo.confirmedTxids(address);
         const history = await ask('history', address, () => provider.getHistory(address, { ...requestOptions(request), knownTxids }));
-        const first = await store(history, undefined, { scope: history.complete ? 'complete' : 'partial' });
+        const first = await store(history, undefined, { scope: history.complete ? 'complete' : 'partial', tipHeight });
         if (first.consistent || history.complete) return first.changes;
         logger.warn({ address, balance: history.balance.balance, txCount: history.balance.txCount }, 'stored history disagrees with the provider; fetching it in full to mend it');
         const full = await ask('history', address, () => provider.getHistory(address, requestOptions(request)));
-        return mergeChanges(first.changes, (await store(full, undefined, { scope: 'repair' })).changes);
+        return mergeChanges(first.changes, (await store(full, undefined, { scope: 'repair', tipHeight })).changes);
       },
       { useCache: reuseRecent },
     );
@@ -276,6 +282,10 @@ export function createWalletService({
 
     /** Every address some server watches, with what is stored of it: the sync's work list. */
     trackedAddresses: () => repo.trackedAddresses(),
+
+    /** These addresses' balances and counts were just found as stored: "updated just now". */
+    markChecked: (seen: readonly { address: string; balance: bigint; txCount: number }[]) =>
+      seen.length ? repo.markChecked(seen, clock()) : Promise.resolve(),
 
     /** Validate an address for this network: throws a user error saying what is wrong with it. */
     parseAddress: (input: string) => parseAddress(checkText(input, 'The address'), network),

@@ -51,7 +51,7 @@ export interface HttpClient {
   /** GET, then parse with integers as bigint and validate with `schema` */
   getJson<S extends z.ZodType>(pathAndQuery: string, schema: S, request?: RequestOptions | AbortSignal): Promise<z.output<S>>;
   /** about how long a request for `key` made now would wait for its turn (pause and queue) */
-  estimatedWaitMs(key?: string): number;
+  estimatedWaitMs(key?: string, lane?: { background?: boolean }): number;
   /** what is left of the pause after a 429 or Retry-After; 0 when none */
   pausedMs(): number;
 }
@@ -112,9 +112,9 @@ export function createHttpClient({
   };
 
   /** a turn with the limiter; a wait longer than the caller allows becomes a ProviderWaitError */
-  async function turn({ signal, key, maxWaitMs, onWait }: RequestOptions): Promise<() => void> {
+  async function turn({ signal, key, background, maxWaitMs, onWait }: RequestOptions): Promise<() => void> {
     try {
-      return await limiter.acquire({ signal, key, maxWaitMs, onWait: onWait && ((ms) => onWait(provider, ms)) });
+      return await limiter.acquire({ signal, key, background, maxWaitMs, onWait: onWait && ((ms) => onWait(provider, ms)) });
     } catch (err) {
       if (err instanceof WaitTooLongError) throw new ProviderWaitError(provider, err.waitMs, err.paused);
       throw err;
@@ -160,7 +160,7 @@ export function createHttpClient({
     async getJson(pathAndQuery, schema, request) {
       return parseJson(provider, endpointOf(pathAndQuery), await get(pathAndQuery, request), schema);
     },
-    estimatedWaitMs: (key) => limiter.estimatedWaitMs(key),
+    estimatedWaitMs: (key, lane) => limiter.estimatedWaitMs(key, lane),
     pausedMs: () => limiter.pausedMs(),
   };
 }

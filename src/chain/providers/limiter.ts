@@ -42,6 +42,8 @@ export interface AcquireOptions {
   signal?: AbortSignal;
   /** whose request: waiting keys are served in turn, one start each; default: one shared key */
   key?: string;
+  /** nobody is waiting on it (the sync): served only when no other request is waiting */
+  background?: boolean;
   /** refuse with a WaitTooLongError, at once or when a pause makes it so, rather than wait longer */
   maxWaitMs?: number;
   /** told about how long the wait will be when it is worth saying (a second or more), and again when a pause changes it */
@@ -69,8 +71,8 @@ export interface RateLimiter {
   acquire(options?: AcquireOptions | AbortSignal): Promise<() => void>;
   /** start nothing for `ms` from now (never shortens a pause already in force) */
   pauseFor(ms: number): void;
-  /** about how long a request for `key` asked for now would wait for its turn */
-  estimatedWaitMs(key?: string): number;
+  /** about how long a request for `key` (in the background lane when `background`) asked for now would wait for its turn */
+  estimatedWaitMs(key?: string, lane?: { background?: boolean }): number;
   /** what is left of the pause; 0 when none */
   pausedMs(): number;
 }
@@ -81,6 +83,7 @@ const SHARED_KEY = '';
 
 interface Waiter {
   key: string;
+  background: boolean;
   /** latest time its turn may come */
   deadline: number;
   onWait?: (waitMs: number) => void;
@@ -102,29 +105,38 @@ export function createRateLimiter({
   let active = 0;
   /**
    * Each waiting key's line, oldest first; the map's order is the round: the key served goes to
-   * the back, so one key with forty requests waiting takes every other turn at most.
+   * the back, so one key with forty requests waiting takes every other turn at most. A person's
+   * request (the foreground lane) always goes before the background's (the sync's), so a command
+   * never waits behind the sync's queue, only for the one request already started.
    */
-  const lines = new Map<string, Waiter[]>();
+  const foreground = new Map<string, Waiter[]>();
+  const background = new Map<string, Waiter[]>();
+  const laneOf = (isBackground: boolean) => (isBackground ? background : foreground);
+  const waiting = () => foreground.size + background.size;
   /** the sleep until the next start time, while one is due */
   let timer: AbortController | undefined;
 
   const nextStartAt = () => Math.max(lastStart + interval, pausedUntil);
   const pausedMs = () => Math.max(0, pausedUntil - clock.now());
 
-  function estimatedWaitMs(key = SHARED_KEY): number {
+  function estimatedWaitMs(key = SHARED_KEY, { background: isBackground = false } = {}): number {
+    const lines = laneOf(isBackground);
     const own = lines.get(key)?.length ?? 0;
     // Round-robin: before our turn, each other waiting key gets as many turns as we have ahead, plus one.
     let ahead = own;
     for (const [k, line] of lines) if (k !== key) ahead += Math.min(line.length, own + 1);
+    // The background also lets every foreground request go first.
+    if (isBackground) for (const line of foreground.values()) ahead += line.length;
     return Math.max(0, nextStartAt() - clock.now()) + ahead * interval;
   }
 
   /** Start whoever's turn it is, as long as a slot is free and the time has come. */
   function pump() {
-    while (lines.size > 0 && active < concurrency) {
+    while (waiting() > 0 && active < concurrency) {
       const now = clock.now();
       const at = nextStartAt();
       if (at > now) return wakeAt(at - now);
+      const lines = foreground.size > 0 ? foreground : background;
       const [key, line] = lines.entries().next().value!;
       const waiter = line.shift()!;
       lines.delete(key);
@@ -133,7 +145,7 @@ export function createRateLimiter({
       lastStart = now;
       waiter.grant();
     }
-    if (lines.size === 0) stopTimer();
+    if (waiting() === 0) stopTimer();
   }
 
   /** Start times only move later, so a timer already set is never too late: it wakes and looks again. */
@@ -157,12 +169,13 @@ export function createRateLimiter({
   }
 
   function remove(waiter: Waiter) {
+    const lines = laneOf(waiter.background);
     const line = lines.get(waiter.key);
     const at = line?.indexOf(waiter) ?? -1;
     if (at < 0) return;
     line!.splice(at, 1);
     if (line!.length === 0) lines.delete(waiter.key);
-    if (lines.size === 0) stopTimer();
+    if (waiting() === 0) stopTimer();
   }
 
   function release() {
@@ -172,15 +185,22 @@ export function createRateLimiter({
 
   return {
     acquire(options) {
-      const { signal, key = SHARED_KEY, maxWaitMs = Infinity, onWait } = options instanceof AbortSignal ? { signal: options } : (options ?? {});
+      const {
+        signal,
+        key = SHARED_KEY,
+        background: isBackground = false,
+        maxWaitMs = Infinity,
+        onWait,
+      } = options instanceof AbortSignal ? { signal: options } : (options ?? {});
       if (signal?.aborted) return Promise.reject(signal.reason);
-      const wait = estimatedWaitMs(key);
+      const wait = estimatedWaitMs(key, { background: isBackground });
       if (wait > maxWaitMs) return Promise.reject(new WaitTooLongError(wait, pausedMs() > 0));
       if (wait >= WAIT_WORTH_SAYING_MS) onWait?.(wait);
       return new Promise<() => void>((resolve, reject) => {
         const onAbort = () => waiter.fail(signal!.reason);
         const waiter: Waiter = {
           key,
+          background: isBackground,
           deadline: clock.now() + maxWaitMs,
           onWait,
           grant() {
@@ -198,6 +218,7 @@ export function createRateLimiter({
             reject(err);
           },
         };
+        const lines = laneOf(isBackground);
         const line = lines.get(key);
         if (line) line.push(waiter);
         else lines.set(key, [waiter]);
@@ -210,7 +231,7 @@ export function createRateLimiter({
       pausedUntil = Math.max(pausedUntil, clock.now() + ms);
       const left = pausedMs();
       // Those who cannot wait that long hear so now, not when their deadline has passed.
-      for (const waiter of [...lines.values()].flat()) {
+      for (const waiter of [...foreground.values(), ...background.values()].flat()) {
         if (pausedUntil > waiter.deadline) waiter.fail(new WaitTooLongError(left, true));
         else if (left >= WAIT_WORTH_SAYING_MS) waiter.onWait?.(left);
       }
