@@ -54,10 +54,10 @@ export interface WalletDeps {
 export type OnWait = (provider: string, waitMs: number) => void;
 
 /**
- * How long a person's command waits for a provider: a queue longer than a few seconds sends it
+ * How long a person's command waits for a provider: a wait of more than two seconds sends it
  * to the next provider, and a wait of more than a minute is refused with a message, not endured.
  */
-const PERSON_PATIENCE = { preferWaitMs: 5_000, maxWaitMs: 60_000 } as const;
+const PERSON_PATIENCE = { preferWaitMs: 2_000, maxWaitMs: 60_000 } as const;
 
 /** A person's call: their server's turn in each provider's queue, their patience. */
 const personal = (guildId: string, onWait?: OnWait): RequestOptions => ({ key: guildId, onWait, ...PERSON_PATIENCE });
