@@ -96,19 +96,29 @@ export interface ChainProvider {
   pausedMs?(): number;
 }
 
+/**
+ * What went wrong, as a person is told: no answer at all (no connection, a timeout), an answer
+ * that is an error (HTTP 4xx or 5xx), or an answer that does not hold up (malformed, or one that
+ * disagrees with itself or the request). 'mixed': several providers, each failing its own way.
+ */
+export type ProviderFailure = 'unreachable' | 'refused' | 'invalid' | 'mixed';
+
 /** Thrown by providers for anything the service did wrong: unreachable, 5xx, 429, malformed body. */
 export class ProviderError extends Error {
   override name = 'ProviderError';
   /** how long the service asked us to wait (a 429 or Retry-After), in milliseconds */
   readonly waitMs?: number;
+  /** by default 'refused' with an HTTP status, else 'invalid' */
+  readonly failure: ProviderFailure;
   constructor(
     readonly provider: string,
     message: string,
     readonly status?: number,
-    options?: { cause?: unknown; waitMs?: number },
+    options?: { cause?: unknown; waitMs?: number; failure?: ProviderFailure },
   ) {
     super(`${provider}: ${message}`, options);
     if (options?.waitMs !== undefined) this.waitMs = options.waitMs;
+    this.failure = options?.failure ?? (status === undefined ? 'invalid' : 'refused');
   }
 }
 
@@ -124,6 +134,9 @@ export class ProviderWaitError extends ProviderError {
     /** true when the wait is a pause the service asked for; false when it is our own queue */
     readonly paused: boolean,
   ) {
-    super(provider, `not asked: ${paused ? 'it asked us to pause' : 'its queue is long'}, about ${Math.ceil(waitMs / 1000)} s to wait`, paused ? 429 : undefined, { waitMs });
+    super(provider, `not asked: ${paused ? 'it asked us to pause' : 'its queue is long'}, about ${Math.ceil(waitMs / 1000)} s to wait`, paused ? 429 : undefined, {
+      waitMs,
+      failure: 'refused',
+    });
   }
 }

@@ -117,18 +117,23 @@ export function createWalletService({
   const tracking = new Map<string, number>();
   const capTurns = createSerialQueue();
 
-  /** Call the provider; any failure of its becomes one error the user can act on. */
-  async function ask<T>(what: string, address: string, call: () => Promise<T>): Promise<T> {
+  /**
+   * Call the provider; any failure of its becomes one error the user can act on. `changes`: the
+   * command would have changed something (a /track), so that it is worth saying nothing was.
+   */
+  async function ask<T>(what: string, address: string, call: () => Promise<T>, { changes = false } = {}): Promise<T> {
     try {
       return await call();
     } catch (err) {
       if (isUserError(err)) throw err;
       logger.warn({ err, address, provider: provider.name }, `provider failed: ${what}`);
       if (err instanceof ProviderError && err.waitMs !== undefined) {
-        throw createProviderRateLimitedError(err.provider, err.waitMs, { paused: !(err instanceof ProviderWaitError) || err.paused }, err);
+        const paused = !(err instanceof ProviderWaitError) || err.paused;
+        throw createProviderRateLimitedError(err.provider, err.waitMs, { paused, changes }, err);
       }
       // Name the service that failed: after failover, provider.name is the last one that answered.
-      throw createProviderUnavailableError(err instanceof ProviderError ? err.provider : provider.name, err);
+      if (err instanceof ProviderError) throw createProviderUnavailableError(err.provider, err, { failure: err.failure, changes });
+      throw createProviderUnavailableError(provider.name, err, { failure: 'unreachable', changes });
     }
   }
 
@@ -252,8 +257,11 @@ export function createWalletService({
     const stored = await repo.findAddress(address);
     const knownTxids = stored ? await repo.confirmedTxids(address) : undefined;
     const request = personal(input.guildId, input.onWait);
-    const history: AddressHistory = await ask('history', address, () =>
-      provider.getHistory(address, stored ? { ...request, knownTxids } : { ...request, onProgress: input.onProgress }),
+    const history: AddressHistory = await ask(
+      'history',
+      address,
+      () => provider.getHistory(address, stored ? { ...request, knownTxids } : { ...request, onProgress: input.onProgress }),
+      { changes: true },
     );
     const at = clock();
     let inDoubt = false;
@@ -394,7 +402,7 @@ export function createWalletService({
         const live = (await lookups.get(`balance:${address}`, async () => {
           const balances = await ask('balance', address, () => provider.getBalances([address], request));
           const found = balances.get(address);
-          if (!found) throw createProviderUnavailableError(provider.name, new Error(`no balance returned for ${address}`));
+          if (!found) throw createProviderUnavailableError(provider.name, new Error(`no balance returned for ${address}`), { failure: 'invalid', changes: false });
           return found;
         })) as AddressBalance;
         return { address, label: null, tracked: false, balance: live.balance, txCount: live.txCount, asOf: clock(), source: 'live' };

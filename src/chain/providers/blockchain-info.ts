@@ -33,9 +33,9 @@ const BALANCE_BATCH_CHARS = 3_000;
 /** how many times paging may back up because txs vanished above the current page */
 const MAX_STEP_BACKS = 5;
 /**
- * Block times asked per history, newest blocks first, beyond which only those that need no wait
- * for a turn are asked: at the public pace each is 10 s, so a long history's older txs keep the
- * time Blockchain.com first saw them rather than cost hours.
+ * Block times asked per history, newest blocks first: at the public pace each is 10 s, so the
+ * older txs of a long history keep the time Blockchain.com first saw them rather than cost hours
+ * (a sync's refresh has a block or two of new txs, well within this).
  */
 const BLOCK_TIMES_PER_HISTORY = 10;
 /** block times kept (a block's time never changes); the oldest go first */
@@ -95,12 +95,12 @@ export function createBlockchainInfoProvider(options: BlockchainInfoOptions): Ch
     return block.time;
   }
 
-  /** Give confirmed txs their block's time: cached, else asked, for the newest few blocks (all of them when unpaced). */
+  /** Give confirmed txs their block's time: cached, else asked, for the newest few blocks. */
   async function withBlockTimes(txs: ChainTx[], request: RequestOptions): Promise<void> {
     let asked = 0;
     for (const height of new Set(txs.flatMap((tx) => (tx.blockHeight === null ? [] : [tx.blockHeight])))) {
       if (blockTimes.has(height)) continue;
-      if (++asked > BLOCK_TIMES_PER_HISTORY && http.estimatedWaitMs(request.key, request) > 0) break;
+      if (++asked > BLOCK_TIMES_PER_HISTORY) break;
       blockTimes.set(height, await blockTime(height, request));
       if (blockTimes.size > BLOCK_TIME_CACHE) blockTimes.delete(blockTimes.keys().next().value!);
     }

@@ -88,7 +88,7 @@ export function createFailoverProvider(
       providers.map((p) => p.name).join(', '),
       `every provider failed: ${failures.map((f) => f.message).join('; ')}`,
       failures.at(-1)?.status,
-      { cause: new AggregateError(failures) },
+      { cause: new AggregateError(failures), failure: failures.every((f) => f.failure === failures[0]!.failure) ? failures[0]!.failure : 'mixed' },
     );
   }
 

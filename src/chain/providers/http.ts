@@ -57,7 +57,9 @@ export interface HttpClient {
 }
 
 /** what one attempt came to */
-type Attempt = { ok: true; text: string } | { ok: false; message: string; status?: number; cause?: unknown; retryAfterMs?: number };
+type Attempt =
+  | { ok: true; text: string }
+  | { ok: false; message: string; status?: number; cause?: unknown; retryAfterMs?: number; unreachable?: boolean };
 
 export function createHttpClient({
   provider,
@@ -96,7 +98,7 @@ export function createHttpClient({
       // The caller gave up: that is not the service's fault, so let the abort through as it is.
       if (signal?.aborted) throw signal.reason;
       const what = timeout.aborted ? `timed out after ${timeoutMs} ms` : `could not be reached (${describe(err)})`;
-      return { ok: false, message: `${endpoint} ${what}`, cause: err };
+      return { ok: false, message: `${endpoint} ${what}`, cause: err, unreachable: true };
     }
     const { status } = response;
     logger?.debug({ provider, endpoint, status, ms: Date.now() - started }, 'provider request');
@@ -136,14 +138,15 @@ export function createHttpClient({
       if (result.ok) return result.text;
 
       const { message, status, cause, retryAfterMs } = result;
+      const failure = result.unreachable ? 'unreachable' : 'refused';
       // 4xx other than 429 is an answer, not an accident: asking again gets the same one.
-      if (status !== undefined && status < 500 && status !== 429) throw new ProviderError(provider, message, status, { cause });
+      if (status !== undefined && status < 500 && status !== 429) throw new ProviderError(provider, message, status, { cause, failure });
       let delay = status === 429 ? Math.max(rateLimitFloorMs, backoff(retry)) : backoff(retry);
       if (retryAfterMs !== undefined) delay = retryAfterMs;
       // A 429 or a Retry-After speaks for the whole provider, not this request: everything waits,
       // this request's next attempt included, even if it is not retried.
       const holdAll = status === 429 || retryAfterMs !== undefined;
-      const error = new ProviderError(provider, message, status, { cause, waitMs: holdAll ? delay : undefined });
+      const error = new ProviderError(provider, message, status, { cause, waitMs: holdAll ? delay : undefined, failure });
       if (holdAll) {
         limiter.pauseFor(delay);
         // Longer than we, or the caller, will wait here: fail now (failover asks another) rather than hang.
