@@ -47,8 +47,8 @@ export interface RequestOptions {
    */
   key?: string;
   /**
-   * Nobody waits on it (the sync): every provider serves the requests of people first, and
-   * failover weighs its wait in that lane.
+   * Nobody waits on it (the sync): a person's key that starts waiting is served before it, and
+   * failover weighs its wait so.
    */
   background?: boolean;
   /** give up (a ProviderWaitError, nothing sent) rather than wait longer than this for a turn */
@@ -88,8 +88,7 @@ export interface ChainProvider {
   getTipHeight(request?: RequestOptions): Promise<number>;
   /**
    * About how long a request for `key` made now would wait for its turn, in milliseconds: what is
-   * left of a pause (the service's Retry-After, or ours after a 429) plus the queue ahead of it
-   * (people's requests too, for one in the background lane).
+   * left of a pause (the service's Retry-After, or ours after a 429) plus the queue ahead of it.
    */
   estimatedWaitMs?(key?: string, lane?: { background?: boolean }): number;
   /** what is left of the provider's pause, in milliseconds; 0 when it may be asked */

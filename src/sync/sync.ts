@@ -16,9 +16,9 @@ export interface SyncReport {
 }
 
 /**
- * The sync's share of each provider: a queue of its own in the background lane, behind every
- * person's command, and more patience than a person has, since nobody waits on it; a pause
- * longer than that is left to the next pass.
+ * The sync's share of each provider: a queue of its own, taking turns with people's commands (a
+ * command that starts waiting goes before the sync's next request), and more patience than a
+ * person has, since nobody waits on it; a pause longer than that is left to the next pass.
  */
 const SYNC_REQUEST = { key: 'sync', background: true, preferWaitMs: 60_000, maxWaitMs: 10 * 60_000 } as const;
 

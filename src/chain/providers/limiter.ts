@@ -42,7 +42,7 @@ export interface AcquireOptions {
   signal?: AbortSignal;
   /** whose request: waiting keys are served in turn, one start each; default: one shared key */
   key?: string;
-  /** nobody is waiting on it (the sync): served only when no other request is waiting */
+  /** nobody waits on it (the sync): a person's key that starts waiting goes ahead of it in the round */
   background?: boolean;
   /** refuse with a WaitTooLongError, at once or when a pause makes it so, rather than wait longer */
   maxWaitMs?: number;
@@ -71,7 +71,7 @@ export interface RateLimiter {
   acquire(options?: AcquireOptions | AbortSignal): Promise<() => void>;
   /** start nothing for `ms` from now (never shortens a pause already in force) */
   pauseFor(ms: number): void;
-  /** about how long a request for `key` (in the background lane when `background`) asked for now would wait for its turn */
+  /** about how long a request for `key` (a background one when `background`) asked for now would wait for its turn */
   estimatedWaitMs(key?: string, lane?: { background?: boolean }): number;
   /** what is left of the pause; 0 when none */
   pausedMs(): number;
@@ -106,37 +106,51 @@ export function createRateLimiter({
   /**
    * Each waiting key's line, oldest first; the map's order is the round: the key served goes to
    * the back, so one key with forty requests waiting takes every other turn at most. A person's
-   * request (the foreground lane) always goes before the background's (the sync's), so a command
-   * never waits behind the sync's queue, only for the one request already started.
+   * key that starts waiting joins the round ahead of the background's (the sync's), so that a
+   * command is served next rather than behind the sync's request, and the sync still gets its turn.
    */
-  const foreground = new Map<string, Waiter[]>();
-  const background = new Map<string, Waiter[]>();
-  const laneOf = (isBackground: boolean) => (isBackground ? background : foreground);
-  const waiting = () => foreground.size + background.size;
+  const lines = new Map<string, Waiter[]>();
+  const isBackground = (line: readonly Waiter[]) => line[0]!.background;
   /** the sleep until the next start time, while one is due */
   let timer: AbortController | undefined;
 
   const nextStartAt = () => Math.max(lastStart + interval, pausedUntil);
   const pausedMs = () => Math.max(0, pausedUntil - clock.now());
 
-  function estimatedWaitMs(key = SHARED_KEY, { background: isBackground = false } = {}): number {
-    const lines = laneOf(isBackground);
+  /** where a new line of `key` joins the round: ahead of the background's for a person, else at the back */
+  const joinAt = (background: boolean) => (background ? lines.size : [...lines.values()].findIndex(isBackground));
+
+  function estimatedWaitMs(key = SHARED_KEY, { background = false } = {}): number {
     const own = lines.get(key)?.length ?? 0;
-    // Round-robin: before our turn, each other waiting key gets as many turns as we have ahead, plus one.
+    const keys = [...lines.keys()];
+    let at = keys.indexOf(key);
+    if (at < 0) at = joinAt(background) < 0 ? keys.length : joinAt(background);
+    // Round-robin: before our turn, each key ahead of ours in the round gets as many turns as we
+    // have ahead, plus one; each key behind ours as many.
     let ahead = own;
-    for (const [k, line] of lines) if (k !== key) ahead += Math.min(line.length, own + 1);
-    // The background also lets every foreground request go first.
-    if (isBackground) for (const line of foreground.values()) ahead += line.length;
+    keys.forEach((k, i) => {
+      if (k !== key) ahead += Math.min(lines.get(k)!.length, i < at ? own + 1 : own);
+    });
     return Math.max(0, nextStartAt() - clock.now()) + ahead * interval;
+  }
+
+  function enqueue(waiter: Waiter) {
+    const line = lines.get(waiter.key);
+    if (line) return void line.push(waiter);
+    const at = joinAt(waiter.background);
+    if (at < 0 || at === lines.size) return void lines.set(waiter.key, [waiter]);
+    const round = [...lines];
+    round.splice(at, 0, [waiter.key, [waiter]]);
+    lines.clear();
+    for (const [k, l] of round) lines.set(k, l);
   }
 
   /** Start whoever's turn it is, as long as a slot is free and the time has come. */
   function pump() {
-    while (waiting() > 0 && active < concurrency) {
+    while (lines.size > 0 && active < concurrency) {
       const now = clock.now();
       const at = nextStartAt();
       if (at > now) return wakeAt(at - now);
-      const lines = foreground.size > 0 ? foreground : background;
       const [key, line] = lines.entries().next().value!;
       const waiter = line.shift()!;
       lines.delete(key);
@@ -145,7 +159,7 @@ export function createRateLimiter({
       lastStart = now;
       waiter.grant();
     }
-    if (waiting() === 0) stopTimer();
+    if (lines.size === 0) stopTimer();
   }
 
   /** Start times only move later, so a timer already set is never too late: it wakes and looks again. */
@@ -169,13 +183,12 @@ export function createRateLimiter({
   }
 
   function remove(waiter: Waiter) {
-    const lines = laneOf(waiter.background);
     const line = lines.get(waiter.key);
     const at = line?.indexOf(waiter) ?? -1;
     if (at < 0) return;
     line!.splice(at, 1);
     if (line!.length === 0) lines.delete(waiter.key);
-    if (waiting() === 0) stopTimer();
+    if (lines.size === 0) stopTimer();
   }
 
   function release() {
@@ -188,19 +201,19 @@ export function createRateLimiter({
       const {
         signal,
         key = SHARED_KEY,
-        background: isBackground = false,
+        background = false,
         maxWaitMs = Infinity,
         onWait,
       } = options instanceof AbortSignal ? { signal: options } : (options ?? {});
       if (signal?.aborted) return Promise.reject(signal.reason);
-      const wait = estimatedWaitMs(key, { background: isBackground });
+      const wait = estimatedWaitMs(key, { background });
       if (wait > maxWaitMs) return Promise.reject(new WaitTooLongError(wait, pausedMs() > 0));
       if (wait >= WAIT_WORTH_SAYING_MS) onWait?.(wait);
       return new Promise<() => void>((resolve, reject) => {
         const onAbort = () => waiter.fail(signal!.reason);
         const waiter: Waiter = {
           key,
-          background: isBackground,
+          background,
           deadline: clock.now() + maxWaitMs,
           onWait,
           grant() {
@@ -218,10 +231,7 @@ export function createRateLimiter({
             reject(err);
           },
         };
-        const lines = laneOf(isBackground);
-        const line = lines.get(key);
-        if (line) line.push(waiter);
-        else lines.set(key, [waiter]);
+        enqueue(waiter);
         signal?.addEventListener('abort', onAbort, { once: true });
         pump();
       });
@@ -231,7 +241,7 @@ export function createRateLimiter({
       pausedUntil = Math.max(pausedUntil, clock.now() + ms);
       const left = pausedMs();
       // Those who cannot wait that long hear so now, not when their deadline has passed.
-      for (const waiter of [...foreground.values(), ...background.values()].flat()) {
+      for (const waiter of [...lines.values()].flat()) {
         if (pausedUntil > waiter.deadline) waiter.fail(new WaitTooLongError(left, true));
         else if (left >= WAIT_WORTH_SAYING_MS) waiter.onWait?.(left);
       }
