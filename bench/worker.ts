@@ -160,6 +160,7 @@ async function initOurs({
     },
     getBalances: (list, signal) => timed('balancesMs', () => real.getBalances(list, signal)),
     getHistory: (address, options) => timed('historyMs', () => real.getHistory(address, options)),
+    getTipHeight: (request) => timed('balancesMs', () => real.getTipHeight(request)),
   };
   const wallet = createWalletService({ db, provider, logger, onChanges: createNoticeWriter() });
   const sync = createSync({

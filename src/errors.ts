@@ -1,4 +1,5 @@
 // Labels in these messages are shown as the replies show them: as plain text, whatever they hold.
+import type { ProviderFailure } from './chain/provider.js';
 import { escapeMarkdown, withoutForbidden } from './text.js';
 
 /**
@@ -76,20 +77,34 @@ export const createLabelTakenError = (label: string, address: string) =>
     `The label **${escapeMarkdown(label)}** is already used for \`${address}\` in this server. Pick another label.`,
   );
 
-export const createProviderUnavailableError = (provider: string, cause: unknown) =>
-  new UserError(
-    'provider_unavailable',
-    `The Bitcoin data service (${provider}) could not be reached. Nothing was changed; try again in a minute.`,
-    { cause },
-  );
+/** Whether the command would have changed something: only then is "Nothing was changed" news. */
+interface Changing {
+  changes: boolean;
+}
+
+export const createProviderUnavailableError = (provider: string, cause: unknown, { failure, changes }: Changing & { failure: ProviderFailure }) => {
+  const what = {
+    unreachable: `The Bitcoin data service (${provider}) could not be reached.`,
+    refused: `The Bitcoin data service (${provider}) answered with an error.`,
+    invalid: `The Bitcoin data service (${provider}) gave an answer that does not add up.`,
+    mixed: `No Bitcoin data service (${provider}) gave an answer satbell could use.`,
+  }[failure];
+  return new UserError('provider_unavailable', `${what} ${changes ? 'Nothing was changed; try' : 'Try'} again in a minute.`, { cause });
+};
 
 /** A rate-limited service would keep the command waiting longer than a person should wait. */
-export const createProviderRateLimitedError = (provider: string, waitMs: number, { paused }: { paused: boolean }, cause: unknown) =>
+export const createProviderRateLimitedError = (
+  provider: string,
+  waitMs: number,
+  { paused, changes }: Changing & { paused: boolean },
+  cause: unknown,
+) =>
   new UserError(
     'provider_unavailable',
-    paused
-      ? `${provider} asked us to wait ${formatWait(waitMs)} (rate limit); try again later. Nothing was changed.`
-      : `${provider} is busy: this would wait about ${formatWait(waitMs)} for its turn (rate limit); try again later. Nothing was changed.`,
+    (paused
+      ? `${provider} asked us to wait ${formatWait(waitMs)} (rate limit); try again later.`
+      : `${provider} is busy: this would wait about ${formatWait(waitMs)} for its turn (rate limit); try again later.`) +
+      (changes ? ' Nothing was changed.' : ''),
     { cause },
   );
 

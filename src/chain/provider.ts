@@ -16,7 +16,10 @@ export interface ChainTx {
   txid: string;
   /** null while unconfirmed */
   blockHeight: number | null;
-  /** block time when confirmed, else the time the provider first saw it */
+  /**
+   * its block's time when confirmed, else when the provider first saw it (Blockchain.com gives
+   * block times for the newest blocks of a history only: see blockchain-info.ts)
+   */
   time: Date;
   /** in satoshis */
   fee: bigint;
@@ -43,6 +46,11 @@ export interface RequestOptions {
    * waiting in turn, so one key with many requests queued delays another by about one turn.
    */
   key?: string;
+  /**
+   * Nobody waits on it (the sync): a person's key that starts waiting is served before it, and
+   * failover weighs its wait so.
+   */
+  background?: boolean;
   /** give up (a ProviderWaitError, nothing sent) rather than wait longer than this for a turn */
   maxWaitMs?: number;
   /**
@@ -76,28 +84,40 @@ export interface ChainProvider {
   getBalances(addresses: readonly string[], request?: RequestOptions | AbortSignal): Promise<Map<string, AddressBalance>>;
   /** the address's balance and its transactions, newest first */
   getHistory(address: string, options?: HistoryOptions): Promise<AddressHistory>;
+  /** the height of the newest block the service knows */
+  getTipHeight(request?: RequestOptions): Promise<number>;
   /**
    * About how long a request for `key` made now would wait for its turn, in milliseconds: what is
    * left of a pause (the service's Retry-After, or ours after a 429) plus the queue ahead of it.
    */
-  estimatedWaitMs?(key?: string): number;
+  estimatedWaitMs?(key?: string, lane?: { background?: boolean }): number;
   /** what is left of the provider's pause, in milliseconds; 0 when it may be asked */
   pausedMs?(): number;
 }
+
+/**
+ * What went wrong, as a person is told: no answer at all (no connection, a timeout), an answer
+ * that is an error (HTTP 4xx or 5xx), or an answer that does not hold up (malformed, or one that
+ * disagrees with itself or the request). 'mixed': several providers, each failing its own way.
+ */
+export type ProviderFailure = 'unreachable' | 'refused' | 'invalid' | 'mixed';
 
 /** Thrown by providers for anything the service did wrong: unreachable, 5xx, 429, malformed body. */
 export class ProviderError extends Error {
   override name = 'ProviderError';
   /** how long the service asked us to wait (a 429 or Retry-After), in milliseconds */
   readonly waitMs?: number;
+  /** by default 'refused' with an HTTP status, else 'invalid' */
+  readonly failure: ProviderFailure;
   constructor(
     readonly provider: string,
     message: string,
     readonly status?: number,
-    options?: { cause?: unknown; waitMs?: number },
+    options?: { cause?: unknown; waitMs?: number; failure?: ProviderFailure },
   ) {
     super(`${provider}: ${message}`, options);
     if (options?.waitMs !== undefined) this.waitMs = options.waitMs;
+    this.failure = options?.failure ?? (status === undefined ? 'invalid' : 'refused');
   }
 }
 
@@ -113,6 +133,9 @@ export class ProviderWaitError extends ProviderError {
     /** true when the wait is a pause the service asked for; false when it is our own queue */
     readonly paused: boolean,
   ) {
-    super(provider, `not asked: ${paused ? 'it asked us to pause' : 'its queue is long'}, about ${Math.ceil(waitMs / 1000)} s to wait`, paused ? 429 : undefined, { waitMs });
+    super(provider, `not asked: ${paused ? 'it asked us to pause' : 'its queue is long'}, about ${Math.ceil(waitMs / 1000)} s to wait`, paused ? 429 : undefined, {
+      waitMs,
+      failure: 'refused',
+    });
   }
 }

@@ -3,7 +3,7 @@ import { bigint, index, integer, jsonb, pgTable, primaryKey, text, timestamp, un
 
 /**
  * One row per address however many servers watch it. Balance is what the provider last said,
- * with the time it said it.
+ * with the last time it said it (a sync that finds it unchanged moves that time on).
  */
 export const addresses = pgTable('addresses', {
   address: text('address').primaryKey(),
@@ -13,6 +13,11 @@ export const addresses = pgTable('addresses', {
   balanceUpdatedAt: timestamp('balance_updated_at', { withTimezone: true }).notNull(),
   /** when the stored transaction list was last brought up to date */
   txsUpdatedAt: timestamp('txs_updated_at', { withTimezone: true }),
+  /**
+   * The chain's tip height, asked before that read: an unconfirmed transaction can only have
+   * confirmed once the tip is past it, so the sync reads the list again only then (null: unknown)
+   */
+  txsTipHeight: integer('txs_tip_height'),
 });
 
 /** A server's interest in an address: removing it never touches another server's watch. */

@@ -129,20 +129,18 @@ export async function checkAddressOption({ guildId, options }: CommandRequest, {
 export const PAGE_SIZE = 10;
 
 /**
- * Load page `requested` of a list of `listed(view)` items. When the list has shrunk since the
- * page was asked for (someone pressed Next on an old reply), the last page comes instead.
+ * Load page `requested` of a list of `listed(view)` items. A page past the end (asked for by
+ * number, or Next on an old reply whose list has shrunk since) gives the last page, and `asked`
+ * says which was asked for, so that the reply can say it has no such page.
  */
 export async function loadPage<T>(
   requested: number,
   load: (offset: number, limit: number) => Promise<T>,
   listed: (view: T) => number,
-): Promise<{ view: T; page: { index: number; count: number } }> {
-  let index = Math.max(0, Math.floor(requested));
-  let view = await load(index * PAGE_SIZE, PAGE_SIZE);
+): Promise<{ view: T; page: { index: number; count: number; asked?: number } }> {
+  const asked = Math.max(0, Math.floor(requested));
+  const view = await load(asked * PAGE_SIZE, PAGE_SIZE);
   const count = Math.max(1, Math.ceil(listed(view) / PAGE_SIZE));
-  if (index >= count) {
-    index = count - 1;
-    view = await load(index * PAGE_SIZE, PAGE_SIZE);
-  }
-  return { view, page: { index, count } };
+  if (asked < count) return { view, page: { index: asked, count } };
+  return { view: await load((count - 1) * PAGE_SIZE, PAGE_SIZE), page: { index: count - 1, count, asked } };
 }

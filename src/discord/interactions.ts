@@ -256,8 +256,9 @@ function createProgress(interaction: ChatInputCommandInteraction | ButtonInterac
 class TimeoutError extends UserError {}
 
 /**
- * What the user is told when a command does not finish: a command that only reads changed nothing;
- * one that may change stored data may or may not have, and `verifyWith` shows which.
+ * What the user is told when a command does not finish: a command that only reads has nothing to
+ * undo, so it is not told so; one that may change stored data may or may not have, and
+ * `verifyWith` shows which.
  */
 function createTimeoutError(command: Command): TimeoutError {
   const name = `\`/${command.definition.name}\``;
@@ -266,6 +267,6 @@ function createTimeoutError(command: Command): TimeoutError {
     'unavailable',
     command.verifyWith
       ? `${name} did not finish: ${why}, so whether it went through is unknown. In a minute, check with \`${command.verifyWith}\` before trying again.`
-      : `${name} did not finish: ${why}. Nothing was changed; try again in a minute.`,
+      : `${name} did not finish: ${why}. Try again in a minute.`,
   );
 }

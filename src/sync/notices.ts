@@ -123,12 +123,21 @@ async function markConfirmed(tx: Database, confirmed: ChainTx[]): Promise<void> 
 
 /**
  * A vanished transaction was replaced (RBF) or dropped. When a new unconfirmed transaction of the
- * same address appeared at the same time, it is most likely the replacement: say so.
+ * same address appeared at the same time, it is most likely the replacement: say so. One already
+ * in a block is, too, when it moved the same amount: a replacement of the same amount moves no
+ * balance, so the sync reads the address again only once a block came, when it may have confirmed.
  */
 async function markVanished(tx: Database, changes: AddressChanges): Promise<void> {
-  const replacement = changes.added.find((t) => t.blockHeight === null)?.txid ?? null;
-  const patch: Partial<NoticePayload> = replacement ? { status: 'replaced', replacedBy: replacement } : { status: 'dropped' };
-  await patchNotices(tx, patch, inArray(notices.txid, changes.vanished));
+  const pending = changes.added.find((t) => t.blockHeight === null);
+  const gone = await tx
+    .select({ id: notices.id, net: sql<string>`${notices.payload}->>'net'` })
+    .from(notices)
+    .where(and(eq(notices.kind, 'tx'), inArray(notices.txid, changes.vanished)));
+  for (const notice of gone) {
+    const replacement = pending ?? changes.added.find((t) => t.net.toString() === notice.net);
+    const patch: Partial<NoticePayload> = replacement ? { status: 'replaced', replacedBy: replacement.txid } : { status: 'dropped' };
+    await patchNotices(tx, patch, eq(notices.id, notice.id));
+  }
 }
 
 /**

@@ -11,39 +11,82 @@ export interface SyncReport {
   vanished: number;
   /** stored confirmed txs the chain does not have, removed when a complete history said so */
   removed: number;
+  /** the chain's tip as asked this pass; null when not needed or not answered */
+  tipHeight: number | null;
 }
 
 /**
- * The sync's share of each provider: a queue of its own, taking turns with people's commands, and
- * more patience than a person has, since nobody waits on it; a pause longer than that is left to
- * the next pass.
+ * The sync's share of each provider: a queue of its own, taking turns with people's commands (a
+ * command that starts waiting goes before the sync's next request), and more patience than a
+ * person has, since nobody waits on it; a pause longer than that is left to the next pass.
  */
-const SYNC_REQUEST = { key: 'sync', preferWaitMs: 60_000, maxWaitMs: 10 * 60_000 } as const;
+const SYNC_REQUEST = { key: 'sync', background: true, preferWaitMs: 60_000, maxWaitMs: 10 * 60_000 } as const;
+
+/**
+ * How often an address waiting on a confirmation is read again when no block came: a payment
+ * replaced by one of the same amount, or evicted along with its count, moves no balance.
+ */
+export const UNCONFIRMED_RECHECK_MS = 30 * 60_000;
 
 /**
  * One pass over every tracked address: ask for all balances in as few calls as the provider
  * allows, then fetch new transactions only for addresses whose balance or transaction count moved,
- * that still have unconfirmed transactions (to see them confirm or vanish), or whose stored rows
- * disagree with each other (something wrong got in: the refresh mends it). One failing address
- * never fails the pass: it is logged and retried next time.
+ * whose stored rows disagree with each other (something wrong got in: the refresh mends it), or
+ * that still have unconfirmed transactions and may see them confirm: once the chain's tip moved
+ * past the last read (asked once a pass), or every half hour to see one vanish. Moved addresses go
+ * first, so that a payment is never kept waiting behind a confirmation. One failing address never
+ * fails the pass: it is logged and retried next time.
  */
-export function createSync({ wallet, provider, logger }: { wallet: WalletService; provider: ChainProvider; logger: Logger }) {
+export function createSync({
+  wallet,
+  provider,
+  logger,
+  clock = () => new Date(),
+}: {
+  wallet: WalletService;
+  provider: ChainProvider;
+  logger: Logger;
+  clock?: () => Date;
+}) {
+  /** the tip, or undefined when the provider cannot say: then every waiting address is read, as it may have confirmed */
+  async function tipHeight(signal?: AbortSignal): Promise<number | undefined> {
+    try {
+      return await provider.getTipHeight({ ...SYNC_REQUEST, signal });
+    } catch (err) {
+      signal?.throwIfAborted();
+      logger.warn({ err }, 'could not ask the chain tip; reading every address that waits on a confirmation');
+      return undefined;
+    }
+  }
+
   return async function syncAll(signal?: AbortSignal): Promise<SyncReport> {
     const tracked = await wallet.trackedAddresses();
-    const report: SyncReport = { addresses: tracked.length, refreshed: 0, failed: 0, added: 0, confirmed: 0, vanished: 0, removed: 0 };
+    const report: SyncReport = { addresses: tracked.length, refreshed: 0, failed: 0, added: 0, confirmed: 0, vanished: 0, removed: 0, tipHeight: null };
     if (!tracked.length) return report;
 
     const live = await provider.getBalances(
       tracked.map((a) => a.address),
       { ...SYNC_REQUEST, signal },
     );
-    for (const stored of tracked) {
+    const moved = (a: (typeof tracked)[number]) => {
+      const now = live.get(a.address);
+      return !now || now.balance !== a.balance || now.txCount !== a.txCount;
+    };
+    await wallet.markChecked(tracked.filter((a) => !moved(a)));
+    const urgent = tracked.filter((a) => moved(a) || a.inconsistent);
+    const waiting = tracked.filter((a) => !moved(a) && !a.inconsistent && a.hasUnconfirmed);
+    // Asked after the balances but before any history: a history read after it is at least that recent.
+    const tip = urgent.length || waiting.length ? await tipHeight(signal) : undefined;
+    report.tipHeight = tip ?? null;
+    const stale = clock().getTime() - UNCONFIRMED_RECHECK_MS;
+    const due = waiting.filter(
+      (a) => tip === undefined || a.txsTipHeight !== tip || !a.txsUpdatedAt || a.txsUpdatedAt.getTime() <= stale,
+    );
+
+    for (const stored of [...urgent, ...due]) {
       if (signal?.aborted) break;
-      const now = live.get(stored.address);
-      const moved = !now || now.balance !== stored.balance || now.txCount !== stored.txCount;
-      if (!moved && !stored.hasUnconfirmed && !stored.inconsistent) continue;
       try {
-        const changes = await wallet.refresh(stored.address, { ...SYNC_REQUEST, signal });
+        const changes = await wallet.refresh(stored.address, { ...SYNC_REQUEST, signal }, { tipHeight: tip });
         report.refreshed++;
         report.added += changes.added.length;
         report.confirmed += changes.confirmed.length;

@@ -119,6 +119,8 @@ export function createWalletRepository({ db }: { db: Database }) {
           address: addresses.address,
           balance: addresses.balance,
           txCount: addresses.txCount,
+          txsUpdatedAt: addresses.txsUpdatedAt,
+          txsTipHeight: addresses.txsTipHeight,
           // Literal SQL: drizzle leaves column names unqualified here, which a correlated
           // subquery over two tables cannot have.
           hasUnconfirmed: sql<boolean>`exists (select 1 from address_transactions l join transactions t on t.txid = l.txid
@@ -130,6 +132,19 @@ export function createWalletRepository({ db }: { db: Database }) {
         .from(addresses)
         .where(sql`exists (select 1 from watches w where w.address = addresses.address)`)
         .orderBy(asc(addresses.address));
+    },
+
+    /**
+     * The provider said at `at` what is stored of these addresses: their balance and count are as
+     * stored, so they were checked then. An address stored anew since then keeps its own time.
+     */
+    async markChecked(seen: readonly { address: string; balance: bigint; txCount: number }[], at: Date): Promise<void> {
+      for (let i = 0; i < seen.length; i += INSERT_CHUNK) {
+        const rows = seen.slice(i, i + INSERT_CHUNK).map((r) => sql`(${r.address}, ${r.balance}::bigint, ${r.txCount}::integer)`);
+        await db.execute(sql`update addresses set balance_updated_at = greatest(addresses.balance_updated_at, ${at.toISOString()}::timestamptz)
+          from (values ${sql.join(rows, sql`, `)}) as seen(address, balance, tx_count)
+          where addresses.address = seen.address and addresses.balance = seen.balance and addresses.tx_count = seen.tx_count`);
+      }
     },
 
     /** Confirmed txids already stored: paging can stop there. Unconfirmed ones are fetched again. */
@@ -181,7 +196,12 @@ export function createWalletRepository({ db }: { db: Database }) {
     storeHistory(
       history: AddressHistory,
       at: Date,
-      { watch, onChanges, scope = 'partial' }: { watch?: NewWatch; onChanges?: OnChanges; scope?: HistoryScope } = {},
+      {
+        watch,
+        onChanges,
+        scope = 'partial',
+        tipHeight,
+      }: { watch?: NewWatch; onChanges?: OnChanges; scope?: HistoryScope; tipHeight?: number } = {},
     ): Promise<{ changes: AddressChanges; watchAdded: boolean; consistent: boolean }> {
       return db.transaction(async (tx) => {
         const { address } = history.balance;
@@ -191,6 +211,8 @@ export function createWalletRepository({ db }: { db: Database }) {
           totalReceived: history.balance.totalReceived,
           balanceUpdatedAt: at,
           txsUpdatedAt: at,
+          // Unknown (a person's read): what is stored still holds, as this read came later.
+          ...(tipHeight === undefined ? {} : { txsTipHeight: tipHeight }),
         };
         // The write also locks the row, so concurrent writers of this address take turns and each
         // compares against what the previous one stored. Only tracking may create the row (xmax = 0

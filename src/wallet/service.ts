@@ -54,10 +54,10 @@ export interface WalletDeps {
 export type OnWait = (provider: string, waitMs: number) => void;
 
 /**
- * How long a person's command waits for a provider: a queue longer than a few seconds sends it
+ * How long a person's command waits for a provider: a wait of more than two seconds sends it
  * to the next provider, and a wait of more than a minute is refused with a message, not endured.
  */
-const PERSON_PATIENCE = { preferWaitMs: 5_000, maxWaitMs: 60_000 } as const;
+const PERSON_PATIENCE = { preferWaitMs: 2_000, maxWaitMs: 60_000 } as const;
 
 /** A person's call: their server's turn in each provider's queue, their patience. */
 const personal = (guildId: string, onWait?: OnWait): RequestOptions => ({ key: guildId, onWait, ...PERSON_PATIENCE });
@@ -109,25 +109,31 @@ export function createWalletService({
   // history (it compares before it changes), and the use cases below check what a lost one did.
   const repo = withRetries(
     createWalletRepository({ db }),
-    ['findWatch', 'findWatchByLabel', 'findAddress', 'listWatches', 'watchTotals', 'trackedAddresses', 'confirmedTxids', 'listTxs'],
+    // markChecked only moves a time forward, so repeating it is harmless.
+    ['findWatch', 'findWatchByLabel', 'findAddress', 'listWatches', 'watchTotals', 'trackedAddresses', 'confirmedTxids', 'listTxs', 'markChecked'],
     { logger },
   );
   /** per server, tracks that passed the cap check and are still fetching: they count against it */
   const tracking = new Map<string, number>();
   const capTurns = createSerialQueue();
 
-  /** Call the provider; any failure of its becomes one error the user can act on. */
-  async function ask<T>(what: string, address: string, call: () => Promise<T>): Promise<T> {
+  /**
+   * Call the provider; any failure of its becomes one error the user can act on. `changes`: the
+   * command would have changed something (a /track), so that it is worth saying nothing was.
+   */
+  async function ask<T>(what: string, address: string, call: () => Promise<T>, { changes = false } = {}): Promise<T> {
     try {
       return await call();
     } catch (err) {
       if (isUserError(err)) throw err;
       logger.warn({ err, address, provider: provider.name }, `provider failed: ${what}`);
       if (err instanceof ProviderError && err.waitMs !== undefined) {
-        throw createProviderRateLimitedError(err.provider, err.waitMs, { paused: !(err instanceof ProviderWaitError) || err.paused }, err);
+        const paused = !(err instanceof ProviderWaitError) || err.paused;
+        throw createProviderRateLimitedError(err.provider, err.waitMs, { paused, changes }, err);
       }
       // Name the service that failed: after failover, provider.name is the last one that answered.
-      throw createProviderUnavailableError(err instanceof ProviderError ? err.provider : provider.name, err);
+      if (err instanceof ProviderError) throw createProviderUnavailableError(err.provider, err, { failure: err.failure, changes });
+      throw createProviderUnavailableError(provider.name, err, { failure: 'unreachable', changes });
     }
   }
 
@@ -146,9 +152,9 @@ export function createWalletService({
   async function store(
     history: AddressHistory,
     watch?: NewWatch,
-    { at = clock(), onDoubt, scope }: { at?: Date; onDoubt?: () => void; scope?: HistoryScope } = {},
+    { at = clock(), onDoubt, scope, tipHeight }: { at?: Date; onDoubt?: () => void; scope?: HistoryScope; tipHeight?: number } = {},
   ) {
-    const result = await retryTransient(() => repo.storeHistory(history, at, { watch, onChanges, scope }), {
+    const result = await retryTransient(() => repo.storeHistory(history, at, { watch, onChanges, scope, tipHeight }), {
       logger,
       what: 'storing a history',
       onRetry: onDoubt,
@@ -198,19 +204,24 @@ export function createWalletService({
    * in by some path: the full history is fetched and stored as 'repair', which puts back what was
    * missing and removes what the chain does not have. Calls for one address at the same time
    * share one fetch; `reuseRecent` also accepts one finished a few seconds ago (for people asking
-   * fresh:true, not for the sync).
+   * fresh:true, not for the sync). `tipHeight` is the chain's tip asked before this call, stored
+   * with the history so that the sync knows when to look at its unconfirmed transactions again.
    */
-  function refresh(address: string, request?: RequestOptions | AbortSignal, { reuseRecent = false } = {}): Promise<AddressChanges> {
+  function refresh(
+    address: string,
+    request?: RequestOptions | AbortSignal,
+    { reuseRecent = false, tipHeight }: { reuseRecent?: boolean; tipHeight?: number } = {},
+  ): Promise<AddressChanges> {
     return refreshes.get(
       address,
       async () => {
         const knownTxids = await repo.confirmedTxids(address);
         const history = await ask('history', address, () => provider.getHistory(address, { ...requestOptions(request), knownTxids }));
-        const first = await store(history, undefined, { scope: history.complete ? 'complete' : 'partial' });
+        const first = await store(history, undefined, { scope: history.complete ? 'complete' : 'partial', tipHeight });
         if (first.consistent || history.complete) return first.changes;
         logger.warn({ address, balance: history.balance.balance, txCount: history.balance.txCount }, 'stored history disagrees with the provider; fetching it in full to mend it');
         const full = await ask('history', address, () => provider.getHistory(address, requestOptions(request)));
-        return mergeChanges(first.changes, (await store(full, undefined, { scope: 'repair' })).changes);
+        return mergeChanges(first.changes, (await store(full, undefined, { scope: 'repair', tipHeight })).changes);
       },
       { useCache: reuseRecent },
     );
@@ -246,8 +257,11 @@ export function createWalletService({
     const stored = await repo.findAddress(address);
     const knownTxids = stored ? await repo.confirmedTxids(address) : undefined;
     const request = personal(input.guildId, input.onWait);
-    const history: AddressHistory = await ask('history', address, () =>
-      provider.getHistory(address, stored ? { ...request, knownTxids } : { ...request, onProgress: input.onProgress }),
+    const history: AddressHistory = await ask(
+      'history',
+      address,
+      () => provider.getHistory(address, stored ? { ...request, knownTxids } : { ...request, onProgress: input.onProgress }),
+      { changes: true },
     );
     const at = clock();
     let inDoubt = false;
@@ -276,6 +290,10 @@ export function createWalletService({
 
     /** Every address some server watches, with what is stored of it: the sync's work list. */
     trackedAddresses: () => repo.trackedAddresses(),
+
+    /** These addresses' balances and counts were just found as stored: "updated just now". */
+    markChecked: (seen: readonly { address: string; balance: bigint; txCount: number }[]) =>
+      seen.length ? repo.markChecked(seen, clock()) : Promise.resolve(),
 
     /** Validate an address for this network: throws a user error saying what is wrong with it. */
     parseAddress: (input: string) => parseAddress(checkText(input, 'The address'), network),
@@ -384,7 +402,7 @@ export function createWalletService({
         const live = (await lookups.get(`balance:${address}`, async () => {
           const balances = await ask('balance', address, () => provider.getBalances([address], request));
           const found = balances.get(address);
-          if (!found) throw createProviderUnavailableError(provider.name, new Error(`no balance returned for ${address}`));
+          if (!found) throw createProviderUnavailableError(provider.name, new Error(`no balance returned for ${address}`), { failure: 'invalid', changes: false });
           return found;
         })) as AddressBalance;
         return { address, label: null, tracked: false, balance: live.balance, txCount: live.txCount, asOf: clock(), source: 'live' };

@@ -375,6 +375,21 @@ describe.each(testBackends())('notice writer on %s', (backend) => {
     ]);
   });
 
+  it('names a replacement of the same amount seen only once it was in a block as the likely replacement', async () => {
+    const a = await server();
+    const address = fresh();
+    const old = tx(90_000n, { blockHeight: HEIGHT - 1 });
+    await track(a, address, [old]);
+    const original = tx(40_000n);
+    await store(address, [original, old]);
+    const other = tx(7_000n, { blockHeight: HEIGHT + 1 });
+    const replacement = tx(40_000n, { blockHeight: HEIGHT + 1 });
+    await store(address, [other, replacement, old]);
+
+    const rows = await noticesOf({ address });
+    expect(rows.find((n) => n.txid === original.txid)!.payload).toMatchObject({ status: 'replaced', replacedBy: replacement.txid });
+  });
+
   it('keeps a notice right when a transaction thought gone comes back and confirms', async () => {
     // Providers disagree about the mempool (or one loses a transaction for a while): a
     // transaction announced, then marked dropped, can still be mined.

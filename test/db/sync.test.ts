@@ -2,7 +2,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createBlockchainInfoProvider } from '../../src/chain/providers/blockchain-info.js';
 import { addresses, addressTransactions, transactions, watches } from '../../src/db/schema.js';
-import { createSync } from '../../src/sync/sync.js';
+import { createSync, UNCONFIRMED_RECHECK_MS } from '../../src/sync/sync.js';
 import { createWalletService, type WalletService } from '../../src/wallet/service.js';
 import { type BlockchainInfoFake, FakeChain, startBlockchainInfoFake } from '../fakes/chain/index.js';
 import { testAddress } from '../support/addresses.js';
@@ -18,6 +18,7 @@ describe.each(testBackends())('sync cost on %s', (backend) => {
   let wallet: WalletService;
   let sync: ReturnType<typeof createSync>;
   let guild = 0;
+  let now: Date;
 
   beforeAll(async () => {
     database = await createTestDatabase(backend);
@@ -34,8 +35,10 @@ describe.each(testBackends())('sync cost on %s', (backend) => {
     chain = new FakeChain();
     api = await startBlockchainInfoFake({ chain });
     const provider = createBlockchainInfoProvider({ baseUrl: api.url });
-    wallet = createWalletService({ db: database.db, provider, logger });
-    sync = createSync({ wallet, provider, logger });
+    now = new Date('2026-01-01T00:00:00Z');
+    const clock = () => now;
+    wallet = createWalletService({ db: database.db, provider, logger, clock });
+    sync = createSync({ wallet, provider, logger, clock });
     guild++;
     return () => api.close();
   });
@@ -63,20 +66,91 @@ describe.each(testBackends())('sync cost on %s', (backend) => {
     expect(report).toMatchObject({ refreshed: 2, failed: 0, added: 2 });
   });
 
-  it('keeps checking an address with an unconfirmed transaction until it confirms, then stops', async () => {
-    const [address] = await trackMany(1);
-    await sync();
-    chain.fund(address!, 9n);
-    await sync(); // sees it unconfirmed
+  it('costs 14 addresses with one waiting on a confirmation only the balance and tip calls, until a block comes', async () => {
+    const tracked = await trackMany(14);
+    const waiting = tracked[3]!;
+    chain.fund(waiting, 9n);
     let mark = api.requests.length;
-    await sync(); // nothing moved, but it is still unconfirmed: look again
-    expect(since(mark).filter((p) => p.startsWith('/rawaddr/'))).toEqual([`/rawaddr/${address}`]);
-    chain.mine();
+    await sync(); // sees it, unconfirmed
+    expect(since(mark)).toEqual(['/balance', '/q/getblockcount', `/rawaddr/${waiting}`]);
+    for (let cycle = 0; cycle < 3; cycle++) {
+      mark = api.requests.length;
+      const report = await sync();
+      expect(since(mark)).toEqual(['/balance', '/q/getblockcount']);
+      expect(report).toMatchObject({ refreshed: 0, tipHeight: chain.height });
+    }
+    const block = chain.mine();
+    mark = api.requests.length;
     const report = await sync();
-    expect(report.confirmed).toBe(1);
+    expect(since(mark)).toEqual(['/balance', '/q/getblockcount', `/rawaddr/${waiting}`, `/block-height/${block.height}`]);
+    expect(report).toMatchObject({ refreshed: 1, confirmed: 1 });
+    // Nothing waits any more: the tip is not even asked.
     mark = api.requests.length;
     await sync();
-    expect(since(mark).filter((p) => p.startsWith('/rawaddr/'))).toEqual([]);
+    expect(since(mark)).toEqual(['/balance']);
+  });
+
+  it('fetches a fresh payment in the next cycle while another address waits on a confirmation, and only it', async () => {
+    const tracked = await trackMany(14);
+    chain.fund(tracked[0]!, 9n);
+    await sync();
+    chain.fund(tracked[9]!, 5n);
+    const mark = api.requests.length;
+    const report = await sync();
+    expect(since(mark)).toEqual(['/balance', '/q/getblockcount', `/rawaddr/${tracked[9]}`]);
+    expect(report).toMatchObject({ refreshed: 1, added: 1 });
+  });
+
+  it('remembers the tip it last read an address at across a restart', async () => {
+    const [address] = await trackMany(1);
+    chain.fund(address!, 9n);
+    await sync();
+    // A new process: nothing in memory, only the database.
+    const provider = createBlockchainInfoProvider({ baseUrl: api.url });
+    const clock = () => now;
+    const restarted = createSync({ wallet: createWalletService({ db: database.db, provider, logger, clock }), provider, logger, clock });
+    const mark = api.requests.length;
+    await restarted();
+    expect(since(mark)).toEqual(['/balance', '/q/getblockcount']);
+  });
+
+  it('reads a waiting address again after half an hour without a block, and so sees a replacement of the same amount', async () => {
+    const [address] = await trackMany(1);
+    const first = chain.fund(address!, 9n);
+    await sync();
+    chain.removeTx(first.txid);
+    const replacement = chain.fund(address!, 9n);
+    now = new Date(now.getTime() + UNCONFIRMED_RECHECK_MS - 60_000);
+    let mark = api.requests.length;
+    await sync();
+    expect(since(mark)).toEqual(['/balance', '/q/getblockcount']);
+    now = new Date(now.getTime() + 60_000);
+    mark = api.requests.length;
+    const report = await sync();
+    expect(since(mark)).toEqual(['/balance', '/q/getblockcount', `/rawaddr/${address}`]);
+    expect(report).toMatchObject({ vanished: 1, added: 1 });
+    expect((await wallet.txns({ guildId: `g${guild}`, address: address! })).txs.map((t) => t.txid)).toContain(replacement.txid);
+  });
+
+  it('reads every waiting address when the tip cannot be asked', async () => {
+    const [address] = await trackMany(1);
+    chain.fund(address!, 9n);
+    await sync();
+    api.failNext(/^\/q\/getblockcount$/, { status: 500, body: '{"error":"server-error","message":"Internal Server Error"}' });
+    const mark = api.requests.length;
+    const report = await sync();
+    expect(since(mark)).toEqual(['/balance', '/q/getblockcount', `/rawaddr/${address}`]);
+    expect(report).toMatchObject({ refreshed: 1, failed: 0, tipHeight: null });
+  });
+
+  it('says an address it checked and found unchanged was updated just now', async () => {
+    const [address] = await trackMany(1);
+    now = new Date(now.getTime() + 3 * 3_600_000);
+    await sync();
+    const view = await wallet.balance({ guildId: `g${guild}`, address: address! });
+    expect(view.asOf).toEqual(now);
+    const [listed] = await wallet.list({ guildId: `g${guild}` });
+    expect(listed!.balanceUpdatedAt).toEqual(now);
   });
 
   it('fetches a long history in full once, then only what is new', async () => {

@@ -333,7 +333,7 @@ describe.each(testBackends())('wallet on %s', (backend) => {
       await wallet.track({ guildId: GUILD_A, userId: USER, address });
       now = new Date(now.getTime() + 60_000);
       api.failNext(/rawaddr/, { status: 500, body: '{"error":"server-error","message":"Internal Server Error"}' });
-      await expect(wallet.balance({ guildId: GUILD_A, address, fresh: true })).rejects.toThrow(/could not be reached/);
+      await expect(wallet.balance({ guildId: GUILD_A, address, fresh: true })).rejects.toThrow(/^The Bitcoin data service \(blockchain\.info\) answered with an error\. Try again in a minute\.$/);
       chain.fund(address, 4n);
       expect((await wallet.balance({ guildId: GUILD_A, address, fresh: true })).balance).toBe(4n);
     });

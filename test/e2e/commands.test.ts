@@ -65,7 +65,8 @@ describe.each(testBackends())('slash commands end to end (%s)', (backend) => {
     const reply = await h.reply('addresses');
     const text = visibleText(reply);
     expect(text).toContain('Tracked addresses');
-    expect(text).toMatch(new RegExp(`\\*\\*tips jar\\*\\* \\[\`${address}\`\\]`));
+    // The address once, shortened: its link holds it in full.
+    expect(text).toContain(`**tips jar** — [\`${address.slice(0, 10)}…${address.slice(-6)}\`](${EXPLORER}/address/${address})`);
     expect(text).toMatch(/0\.00005000 BTC · updated <t:\d+:R>/);
   });
 
@@ -85,6 +86,29 @@ describe.each(testBackends())('slash commands end to end (%s)', (backend) => {
     expect(live).toContain('Live from blockchain.info');
     // The stored row followed.
     expect(visibleText(await h.reply('balance', { address }))).toContain('0.00012345 BTC');
+  });
+
+  it('/balance and /addresses say an address the sync checked and found unchanged was updated then', async () => {
+    const address = fresh();
+    h.chain.fund(address, 10_000n);
+    await h.reply('track', { address, label: 'checked' });
+    const tracked = Math.floor(Date.now() / 1000);
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    expect(await h.bot.syncNow()).toBe('completed');
+    const updated = (text: string) => Number(/updated <t:(\d+):R>/i.exec(text)![1]);
+    expect(updated(visibleText(await h.reply('balance', { address })))).toBeGreaterThan(tracked);
+    expect(updated(visibleText(await h.reply('addresses')).split('**checked**')[1]!)).toBeGreaterThan(tracked);
+  });
+
+  it("/txns shows a confirmed transaction at its block's time, not when Blockchain.com first saw it", async () => {
+    const address = fresh();
+    const tx = h.chain.fund(address, 4_000n);
+    const block = h.chain.mine();
+    expect(block.time).not.toBe(tx.firstSeen);
+    await h.reply('track', { address });
+    const text = visibleText(await h.reply('txns', { address }));
+    expect(text).toContain(`<t:${block.time}:R> · block ${block.height}`);
+    expect(text).not.toContain(`<t:${tx.firstSeen}:`);
   });
 
   it('/balance of a valid address nobody tracks asks the network', async () => {
@@ -182,8 +206,22 @@ describe.each(testBackends())('slash commands end to end (%s)', (backend) => {
     // The provider retries twice with backoff before it gives up.
     h.api.failNext(/rawaddr/, { status: 502, body: '<html>bad gateway</html>', contentType: 'text/html' }, 3);
     const reply = await privateError(h.run('track', { address }));
-    expect(reply.content).toContain('could not be reached. Nothing was changed');
+    expect(reply.content).toContain('(blockchain.info) answered with an error. Nothing was changed');
     expect(visibleText(await h.reply('addresses'))).not.toContain(address);
+  });
+
+  it('says a service that answered an error answered one, and one whose answer is wrong that it does not add up, never "Nothing was changed" for a look-up', async () => {
+    const address = fresh();
+    h.api.failNext(/^\/balance$/, { status: 500, body: '{"error":"server-error","message":"Internal Server Error"}' }, 3);
+    const refused = await privateError(h.run('balance', { address }));
+    expect(refused.content).toBe('The Bitcoin data service (blockchain.info) answered with an error. Try again in a minute.');
+    h.api.misbehave = { figures: { total_received: 0n, final_balance: 5n } };
+    try {
+      const wrong = await privateError(h.run('balance', { address }));
+      expect(wrong.content).toBe('The Bitcoin data service (blockchain.info) gave an answer that does not add up. Try again in a minute.');
+    } finally {
+      h.api.misbehave = {};
+    }
   });
 
   it('answers a command whose provider call outlasts Discord’s 3 seconds, because it deferred', async () => {

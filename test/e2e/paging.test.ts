@@ -118,7 +118,7 @@ describe.each(testBackends())('paged replies end to end (%s)', (backend) => {
     expect(reply.components).toEqual([]);
   });
 
-  it('shows what is left when the list shrank below the page asked for, without buttons once one page is left', async () => {
+  it('says there is no such page when the list shrank below the page asked for, and shows what is left, without buttons once one page is left', async () => {
     const tracked = Array.from({ length: 11 }, () => fresh());
     for (const address of tracked) await h.reply('track', { address }, { guildId: SHRINKING });
     const first = await h.reply('addresses', {}, { guildId: SHRINKING });
@@ -126,8 +126,8 @@ describe.each(testBackends())('paged replies end to end (%s)', (backend) => {
 
     await h.reply('untrack', { address: tracked[0]! }, { guildId: SHRINKING });
     const after = await h.press(first, 'Next').reply();
-    expect(visibleText(after)).toContain('10 addresses');
-    expect(visibleText(after)).not.toContain('page');
+    expect(visibleText(after)).toContain('10 addresses · total 0.00000000 BTC · There is no page 2: showing the only page');
+    expect(visibleText(after)).not.toContain('page 1 of');
     expect(after.components).toEqual([]);
   });
 });

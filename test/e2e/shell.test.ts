@@ -95,6 +95,12 @@ describe('npm run shell', () => {
     expect(await type(shell, 'prev')).toContain('page 1 of 2');
   });
 
+  it('says there is no such page when asked for one past the end, and shows the last', async () => {
+    const past = await type(shell, '/txns cold page:9');
+    expect(past).toContain('There is no page 9: showing the last page, 2 of 2');
+    expect(past).toContain('+0.00021000 BTC');
+  });
+
   it('refuses an invalid address, saying its checksum is wrong', async () => {
     const typo = `${address.slice(0, -1)}${address.endsWith('q') ? 'p' : 'q'}`;
     expect(await type(shell, `/track ${typo}`)).toBe(`${typo} is not a valid Bitcoin address (bad checksum). Check it for typos and paste it again.\n`);

@@ -32,7 +32,9 @@ interface Target {
 const BOTH = { CHAIN_PROVIDERS: 'blockchain-info,esplora', BLOCKCHAIN_INFO_RPS: '2', ESPLORA_RPS: '4' };
 const BCI_ALONE = { CHAIN_PROVIDERS: 'blockchain-info', BLOCKCHAIN_INFO_RPS: '2' };
 const rateLimited = (seconds: number): FakeResponse => ({ ...cannedResponses.rateLimited, headers: { 'retry-after': String(seconds) } });
+/** what a /track is told; a read-only command has nothing to undo, so it is not told "Nothing was changed" */
 const RATE_LIMIT_MESSAGE = /^blockchain\.info asked us to wait 15 minutes \(rate limit\); try again later\. Nothing was changed\.$/;
+const RATE_LIMIT_READ_MESSAGE = /^blockchain\.info asked us to wait 15 minutes \(rate limit\); try again later\.$/;
 const capMessage = (max: number) =>
   `This server already tracks ${max} addresses, the most it may (MAX_ADDRESSES_PER_GUILD). Untrack one first with \`/untrack\`, or ask whoever runs satbell to raise the limit.`;
 
@@ -110,6 +112,33 @@ describe.each(testBackends())('sharing the data services’ budget (%s)', (backe
     figure(`${backend} retry-after 900, two providers: 4 queued lookups all answered within ${burstMs} ms, balance ${balance.ms} ms, track ${tracked.ms} ms, notice ${noticeMs} ms; blockchain.info requests during the pause: ${h.api.requests.length - asked}`);
   });
 
+  it("answers a person within 3 s from Esplora while the sync pages Blockchain.com at its default 1 request / 10 s, and leaves the sync there", async () => {
+    const h = await start({ CHAIN_PROVIDERS: 'blockchain-info,esplora', BLOCKCHAIN_INFO_RPS: '0.1', ESPLORA_RPS: '4' });
+    const tracked = [fresh(), fresh(), fresh()];
+    for (const address of tracked) await h.reply('track', { address }, { guildId: A.guildId });
+    for (const address of tracked) h.chain.fund(address, 2_000n);
+    const bciBefore = h.api.requests.length;
+    const esploraBefore = h.esplora!.requests.length;
+    const sync = h.bot.syncNow();
+    // The sync's /balance has gone to Blockchain.com; its next request waits there for 10 s.
+    await expect.poll(() => h.api.requests.slice(bciBefore).map((r) => r.path), { timeout: 15_000 }).toContain('/balance');
+
+    const balance = await timed(h.run('balance', { address: tracked[0]!, fresh: true }, { guildId: A.guildId }));
+    const other = fresh();
+    h.chain.fund(other, 3_000n);
+    const lookup = await timed(h.run('balance', { address: other }, { guildId: B.guildId }));
+    expect(balance.text).toContain('0.00002000 BTC');
+    expect(balance.text).toContain('Live from esplora');
+    expect(lookup.text).toContain('0.00003000 BTC');
+    for (const { ms } of [balance, lookup]) expect(ms).toBeLessThan(3_000);
+    // Esplora served the people only; the sync kept to Blockchain.com.
+    expect(h.esplora!.requests.slice(esploraBefore).map((r) => r.path).sort()).toEqual(
+      [`/address/${tracked[0]}`, `/address/${tracked[0]}/txs`, `/address/${other}`].sort(),
+    );
+    figure(`${backend} sync paging blockchain.info at 0.1/s: a fresh balance in ${balance.ms} ms and a lookup in ${lookup.ms} ms, both from esplora`);
+    void sync; // stopped with the bot
+  });
+
   it('refuses promptly, saying for how long, when Blockchain.com alone asked to wait 15 minutes, and changes nothing', async () => {
     const h = await start(BCI_ALONE, false);
     const known = fresh();
@@ -129,7 +158,7 @@ describe.each(testBackends())('sharing the data services’ budget (%s)', (backe
     started = Date.now();
     const second = await privateError(h.run('balance', { address }, { guildId: B.guildId }));
     const secondMs = Date.now() - started;
-    expect(second.content).toMatch(RATE_LIMIT_MESSAGE);
+    expect(second.content).toMatch(RATE_LIMIT_READ_MESSAGE);
     started = Date.now();
     h.chain.fund(known, 1_000n);
     expect(await h.bot.syncNow()).toBe('failed');

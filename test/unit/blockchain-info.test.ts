@@ -218,6 +218,45 @@ describe('blockchain.info provider: history', () => {
   });
 });
 
+describe('blockchain.info provider: block times and the tip', () => {
+  it("gives a confirmed transaction its block's time, asking each block once however many addresses it pays", async () => {
+    const paid = [fake.chain.fund(alice, 1_000), fake.chain.fund(bob, 2_000)];
+    const block = fake.chain.mine();
+    for (const tx of paid) expect(tx.firstSeen).not.toBe(block.time);
+    const [a, b] = [await provider.getHistory(alice), await provider.getHistory(bob)];
+    for (const history of [a, b]) expect(history.txs.map((t) => t.time)).toEqual([new Date(block.time * 1000)]);
+    expect(requestsTo('/block-height/').map((r) => `${r.path}?format=${r.query.format}`)).toEqual([`/block-height/${block.height}?format=json`]);
+  });
+
+  it('asks the times of the newest ten blocks of a long history only, and keeps when it first saw the older ones', async () => {
+    const txs = fake.chain.addManyTxs(alice, 12);
+    const history = await provider.getHistory(alice);
+    expect(requestsTo('/block-height/')).toHaveLength(10);
+    const times = history.txs.map((t) => t.time.getTime() / 1000);
+    expect(times.slice(0, 10)).toEqual(txs.slice(2).reverse().map((tx) => tx.block!.time));
+    expect(times.slice(10)).toEqual(txs.slice(0, 2).reverse().map((tx) => tx.firstSeen));
+  });
+
+  it('refuses a block-height answer that names no block of the main chain at that height, or a time before the first block', async () => {
+    fake.chain.fund(alice, 1_000);
+    const block = fake.chain.mine();
+    const header = { hash: block.hash, height: block.height, time: block.time, main_chain: true };
+    fake.failNext(/^\/block-height\//, { status: 200, body: JSON.stringify({ blocks: [{ ...header, main_chain: false }] }) });
+    expect((await rejection(provider.getHistory(alice))).message).toContain(`named no block of the main chain at height ${block.height}`);
+    fake.failNext(/^\/block-height\//, { status: 200, body: JSON.stringify({ blocks: [{ ...header, time: 1_000 }] }) });
+    expect((await rejection(provider.getHistory(alice))).message).toContain('before the first block or hours ahead');
+  });
+
+  it('reads the tip height from /q/getblockcount, and refuses an answer that is not one', async () => {
+    fake.chain.mine();
+    expect(await provider.getTipHeight()).toBe(fake.chain.height);
+    fake.failNext(/^\/q\/getblockcount$/, { status: 200, contentType: 'text/html', body: '<html>maintenance</html>' });
+    const err = await rejection(provider.getTipHeight());
+    expect(err.message).toContain('/q/getblockcount answered');
+    expect(err.failure).toBe('invalid');
+  });
+});
+
 describe('blockchain.info provider: failures', () => {
   it('turns a 500 into a ProviderError carrying the status', async () => {
     fake.failNext(/^\/balance$/, cannedResponses.serverError);

@@ -176,6 +176,21 @@ describe('createChainProvider', () => {
     expect(clock.now()).toBe(10_000);
   });
 
+  it("serves a person's call from the next provider at once while the sync pages the first at its pace", async () => {
+    const clock = createVirtualClock();
+    const chainProvider = paced(clock);
+    const syncing = { key: 'sync', background: true, preferWaitMs: 60_000 } as const;
+    // The sync's pages: one started, three waiting at blockchain.info's 10 s.
+    const pages = Array.from({ length: 4 }, (_, i) => chainProvider.getBalances([testAddress(`p${i}`)], syncing));
+    await new Promise((resolve) => setImmediate(resolve));
+    await chainProvider.getBalances([alice], { key: 'guild', preferWaitMs: 2_000 });
+    expect(chainProvider.lastServedBy).toBe('esplora');
+    expect(clock.now()).toBe(0);
+    await Promise.all(pages);
+    expect(bci.requests).toHaveLength(4);
+    expect(esplora.requests.map((r) => r.path)).toEqual([`/address/${alice}`]);
+  });
+
   it('sends a call to the provider with the shortest wait when every one would wait longer than preferred', async () => {
     const clock = createVirtualClock();
     const chainProvider = paced(clock);

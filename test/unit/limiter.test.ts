@@ -122,6 +122,42 @@ describe('rate limiter', () => {
     expect(started.map((s) => s.at)).toEqual(Array.from({ length: 41 }, (_, i) => i * 500));
   });
 
+  it("serves a person's request next, ahead of the sync's waiting ones, and estimates both waits so", async () => {
+    const clock = createVirtualClock();
+    const limiter = createRateLimiter({ requestsPerSecond: 0.1, concurrency: 1, clock });
+    const started: string[] = [];
+    const run = (key: string, background: boolean) =>
+      limiter.acquire({ key, background }).then((release) => {
+        started.push(key);
+        release();
+      });
+    const sync = Array.from({ length: 5 }, () => run('sync', true));
+    await new Promise((resolve) => setImmediate(resolve));
+    // The sync's first has started; four wait, 10 s apart. A person waits for the next start only.
+    expect(limiter.estimatedWaitMs('guild')).toBe(10_000);
+    expect(limiter.estimatedWaitMs('sync', { background: true })).toBe(50_000);
+    const person = run('guild', false);
+    expect(limiter.estimatedWaitMs('sync', { background: true })).toBe(60_000);
+    await Promise.all([...sync, person]);
+    expect(started).toEqual(['sync', 'guild', 'sync', 'sync', 'sync', 'sync']);
+    expect(clock.now()).toBe(50_000);
+  });
+
+  it('still gives the sync every other turn while a person keeps asking', async () => {
+    const clock = createVirtualClock();
+    const limiter = createRateLimiter({ requestsPerSecond: 0.1, concurrency: 1, clock });
+    const started: string[] = [];
+    const run = (key: string, background: boolean) =>
+      limiter.acquire({ key, background }).then((release) => {
+        started.push(key);
+        release();
+      });
+    const sync = Array.from({ length: 3 }, () => run('sync', true));
+    const person = Array.from({ length: 3 }, () => run('guild', false));
+    await Promise.all([...sync, ...person]);
+    expect(started).toEqual(['sync', 'guild', 'sync', 'guild', 'sync', 'guild']);
+  });
+
   it('estimates the wait from the pause, the spacing and the turns of the keys ahead', async () => {
     const clock = createVirtualClock();
     const limiter = createRateLimiter({ requestsPerSecond: 0.1, concurrency: 1, clock });

@@ -1,12 +1,14 @@
 /**
  * Blockchain.com's data API (https://blockchain.info): balances in batches through /balance,
- * histories page by page through /rawaddr. Wire facts: /work/shared/reference/chain-apis.md.
+ * histories page by page through /rawaddr, and the time of a confirmed tx from its block
+ * (/block-height: a tx's own `time` is when Blockchain.com first saw it).
  */
 import * as z from 'zod';
 import { formatBtc } from '../amount.js';
-import { ProviderError, type AddressBalance, type AddressHistory, type ChainProvider, type ChainTx } from '../provider.js';
+import { ProviderError, type AddressBalance, type AddressHistory, type ChainProvider, type ChainTx, type RequestOptions } from '../provider.js';
 import { createHttpClient, type HttpOptions } from './http.js';
-import { checkAmount, checkBalance, checkEcho, checkHistory, checkPageSize, checkTotals, canonical } from './validate.js';
+import { systemClock } from './limiter.js';
+import { checkAmount, checkBalance, checkEcho, checkHistory, checkPageSize, checkTotals, canonical, parseHeight } from './validate.js';
 import { count, sats, txid } from './wire.js';
 
 /** `baseUrl` is e.g. https://blockchain.info. No pacing or retries unless asked: see blockchainInfoPolicy. */
@@ -30,6 +32,16 @@ const BALANCE_BATCH = 50;
 const BALANCE_BATCH_CHARS = 3_000;
 /** how many times paging may back up because txs vanished above the current page */
 const MAX_STEP_BACKS = 5;
+/**
+ * Block times asked per history, newest blocks first: at the public pace each is 10 s, so the
+ * older txs of a long history keep the time Blockchain.com first saw them rather than cost hours
+ * (a sync's refresh has a block or two of new txs, well within this).
+ */
+const BLOCK_TIMES_PER_HISTORY = 10;
+/** block times kept (a block's time never changes); the oldest go first */
+const BLOCK_TIME_CACHE = 5_000;
+/** the genesis block's time: no block is older */
+const GENESIS_TIME = 1_231_006_505;
 
 const balanceBody = z.record(
   z.string(),
@@ -61,8 +73,42 @@ const rawAddrBody = z.looseObject({
 });
 type RawAddrPage = z.output<typeof rawAddrBody>;
 
+/** the blocks at a height (a stale one may be among them), header fields only: their txs are not read */
+const blockHeightBody = z.looseObject({
+  blocks: z.array(z.looseObject({ hash: z.string(), height: count, time: count, main_chain: z.boolean().optional() })),
+});
+
 export function createBlockchainInfoProvider(options: BlockchainInfoOptions): ChainProvider {
   const http = createHttpClient({ ...options, provider: NAME });
+  const now = () => (options.clock ?? systemClock).now();
+  /** height → unix seconds */
+  const blockTimes = new Map<number, number>();
+
+  async function blockTime(height: number, request: RequestOptions): Promise<number> {
+    const path = `/block-height/${height}`;
+    const body = await http.getJson(`${path}?format=json`, blockHeightBody, request);
+    const block = body.blocks.find((b) => b.main_chain !== false && b.height === height);
+    if (!block) throw new ProviderError(NAME, `${path} named no block of the main chain at height ${height}`);
+    if (block.time < GENESIS_TIME || block.time * 1000 > now() + 2 * 3_600_000) {
+      throw new ProviderError(NAME, `${path} says block ${height} has the time ${block.time}, before the first block or hours ahead`);
+    }
+    return block.time;
+  }
+
+  /** Give confirmed txs their block's time: cached, else asked, for the newest few blocks. */
+  async function withBlockTimes(txs: ChainTx[], request: RequestOptions): Promise<void> {
+    let asked = 0;
+    for (const height of new Set(txs.flatMap((tx) => (tx.blockHeight === null ? [] : [tx.blockHeight])))) {
+      if (blockTimes.has(height)) continue;
+      if (++asked > BLOCK_TIMES_PER_HISTORY) break;
+      blockTimes.set(height, await blockTime(height, request));
+      if (blockTimes.size > BLOCK_TIME_CACHE) blockTimes.delete(blockTimes.keys().next().value!);
+    }
+    for (const tx of txs) {
+      const time = tx.blockHeight === null ? undefined : blockTimes.get(tx.blockHeight);
+      if (time !== undefined) tx.time = new Date(time * 1000);
+    }
+  }
 
   return {
     name: NAME,
@@ -96,9 +142,10 @@ export function createBlockchainInfoProvider(options: BlockchainInfoOptions): Ch
       let changing = false;
       let offset = 0;
       let stepBacks = 0;
-      const done = (complete: boolean): AddressHistory => {
+      const done = async (complete: boolean): Promise<AddressHistory> => {
         const history = { balance: balanceOf(address, first!), txs, complete };
         checkHistory(NAME, history, { changing });
+        await withBlockTimes(txs, request);
         return history;
       };
 
@@ -142,7 +189,11 @@ export function createBlockchainInfoProvider(options: BlockchainInfoOptions): Ch
       }
     },
 
-    estimatedWaitMs: (key) => http.estimatedWaitMs(key),
+    async getTipHeight(request) {
+      return parseHeight(NAME, '/q/getblockcount', await http.get('/q/getblockcount', request));
+    },
+
+    estimatedWaitMs: (key, lane) => http.estimatedWaitMs(key, lane),
     pausedMs: () => http.pausedMs(),
   };
 }

@@ -8,7 +8,7 @@ import { formatBtc } from '../amount.js';
 import { ProviderError, type AddressBalance, type AddressHistory, type ChainProvider, type ChainTx, type RequestOptions } from '../provider.js';
 import { createHttpClient, type HttpOptions } from './http.js';
 import { systemClock } from './limiter.js';
-import { canonical, checkAmount, checkBalance, checkEcho, checkHistory, checkPageSize } from './validate.js';
+import { canonical, checkAmount, checkBalance, checkEcho, checkHistory, checkPageSize, parseHeight } from './validate.js';
 import { count, sats, txid } from './wire.js';
 
 /** `baseUrl` is e.g. https://mempool.space/api. No pacing or retries unless asked: see esploraPolicy. */
@@ -157,7 +157,11 @@ export function createEsploraProvider(options: EsploraOptions): ChainProvider {
       }
     },
 
-    estimatedWaitMs: (key) => http.estimatedWaitMs(key),
+    async getTipHeight(request) {
+      return parseHeight(NAME, '/blocks/tip/height', await http.get('/blocks/tip/height', request));
+    },
+
+    estimatedWaitMs: (key, lane) => http.estimatedWaitMs(key, lane),
     pausedMs: () => http.pausedMs(),
   };
 

@@ -40,11 +40,11 @@ export function createFailoverProvider(
    * shortest wait first; then (when every one failed lately or is paused) the rest, shortest wait
    * first, so that a call is refused, or waits, only when no provider can serve it sooner.
    */
-  function order({ key, preferWaitMs = Infinity }: RequestOptions): number[] {
+  function order({ key, background, preferWaitMs = Infinity }: RequestOptions): number[] {
     const t = now();
     const candidates = providers.map((p, i) => ({
       i,
-      wait: p.estimatedWaitMs?.(key) ?? 0,
+      wait: p.estimatedWaitMs?.(key, { background }) ?? 0,
       ready: (restingUntil.get(i) ?? -Infinity) <= t && !((p.pausedMs?.() ?? 0) > 0),
     }));
     const byWait = (a: { wait: number }, b: { wait: number }) => a.wait - b.wait;
@@ -88,7 +88,7 @@ export function createFailoverProvider(
       providers.map((p) => p.name).join(', '),
       `every provider failed: ${failures.map((f) => f.message).join('; ')}`,
       failures.at(-1)?.status,
-      { cause: new AggregateError(failures) },
+      { cause: new AggregateError(failures), failure: failures.every((f) => f.failure === failures[0]!.failure) ? failures[0]!.failure : 'mixed' },
     );
   }
 
@@ -108,7 +108,8 @@ export function createFailoverProvider(
       return call('balances', options, (p) => p.getBalances(addresses, options));
     },
     getHistory: (address, options = {}) => call('history', options, (p) => p.getHistory(address, options)),
-    estimatedWaitMs: (key) => Math.min(...providers.map((p) => p.estimatedWaitMs?.(key) ?? 0)),
+    getTipHeight: (request = {}) => call('tip height', request, (p) => p.getTipHeight(request)),
+    estimatedWaitMs: (key, lane) => Math.min(...providers.map((p) => p.estimatedWaitMs?.(key, lane) ?? 0)),
     pausedMs: () => Math.min(...providers.map((p) => p.pausedMs?.() ?? 0)),
   };
 }

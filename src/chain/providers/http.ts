@@ -51,13 +51,15 @@ export interface HttpClient {
   /** GET, then parse with integers as bigint and validate with `schema` */
   getJson<S extends z.ZodType>(pathAndQuery: string, schema: S, request?: RequestOptions | AbortSignal): Promise<z.output<S>>;
   /** about how long a request for `key` made now would wait for its turn (pause and queue) */
-  estimatedWaitMs(key?: string): number;
+  estimatedWaitMs(key?: string, lane?: { background?: boolean }): number;
   /** what is left of the pause after a 429 or Retry-After; 0 when none */
   pausedMs(): number;
 }
 
 /** what one attempt came to */
-type Attempt = { ok: true; text: string } | { ok: false; message: string; status?: number; cause?: unknown; retryAfterMs?: number };
+type Attempt =
+  | { ok: true; text: string }
+  | { ok: false; message: string; status?: number; cause?: unknown; retryAfterMs?: number; unreachable?: boolean };
 
 export function createHttpClient({
   provider,
@@ -96,7 +98,7 @@ export function createHttpClient({
       // The caller gave up: that is not the service's fault, so let the abort through as it is.
       if (signal?.aborted) throw signal.reason;
       const what = timeout.aborted ? `timed out after ${timeoutMs} ms` : `could not be reached (${describe(err)})`;
-      return { ok: false, message: `${endpoint} ${what}`, cause: err };
+      return { ok: false, message: `${endpoint} ${what}`, cause: err, unreachable: true };
     }
     const { status } = response;
     logger?.debug({ provider, endpoint, status, ms: Date.now() - started }, 'provider request');
@@ -112,9 +114,9 @@ export function createHttpClient({
   };
 
   /** a turn with the limiter; a wait longer than the caller allows becomes a ProviderWaitError */
-  async function turn({ signal, key, maxWaitMs, onWait }: RequestOptions): Promise<() => void> {
+  async function turn({ signal, key, background, maxWaitMs, onWait }: RequestOptions): Promise<() => void> {
     try {
-      return await limiter.acquire({ signal, key, maxWaitMs, onWait: onWait && ((ms) => onWait(provider, ms)) });
+      return await limiter.acquire({ signal, key, background, maxWaitMs, onWait: onWait && ((ms) => onWait(provider, ms)) });
     } catch (err) {
       if (err instanceof WaitTooLongError) throw new ProviderWaitError(provider, err.waitMs, err.paused);
       throw err;
@@ -136,14 +138,15 @@ export function createHttpClient({
       if (result.ok) return result.text;
 
       const { message, status, cause, retryAfterMs } = result;
+      const failure = result.unreachable ? 'unreachable' : 'refused';
       // 4xx other than 429 is an answer, not an accident: asking again gets the same one.
-      if (status !== undefined && status < 500 && status !== 429) throw new ProviderError(provider, message, status, { cause });
+      if (status !== undefined && status < 500 && status !== 429) throw new ProviderError(provider, message, status, { cause, failure });
       let delay = status === 429 ? Math.max(rateLimitFloorMs, backoff(retry)) : backoff(retry);
       if (retryAfterMs !== undefined) delay = retryAfterMs;
       // A 429 or a Retry-After speaks for the whole provider, not this request: everything waits,
       // this request's next attempt included, even if it is not retried.
       const holdAll = status === 429 || retryAfterMs !== undefined;
-      const error = new ProviderError(provider, message, status, { cause, waitMs: holdAll ? delay : undefined });
+      const error = new ProviderError(provider, message, status, { cause, waitMs: holdAll ? delay : undefined, failure });
       if (holdAll) {
         limiter.pauseFor(delay);
         // Longer than we, or the caller, will wait here: fail now (failover asks another) rather than hang.
@@ -160,7 +163,7 @@ export function createHttpClient({
     async getJson(pathAndQuery, schema, request) {
       return parseJson(provider, endpointOf(pathAndQuery), await get(pathAndQuery, request), schema);
     },
-    estimatedWaitMs: (key) => limiter.estimatedWaitMs(key),
+    estimatedWaitMs: (key, lane) => limiter.estimatedWaitMs(key, lane),
     pausedMs: () => limiter.pausedMs(),
   };
 }

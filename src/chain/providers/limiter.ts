@@ -42,6 +42,8 @@ export interface AcquireOptions {
   signal?: AbortSignal;
   /** whose request: waiting keys are served in turn, one start each; default: one shared key */
   key?: string;
+  /** nobody waits on it (the sync): a person's key that starts waiting goes ahead of it in the round */
+  background?: boolean;
   /** refuse with a WaitTooLongError, at once or when a pause makes it so, rather than wait longer */
   maxWaitMs?: number;
   /** told about how long the wait will be when it is worth saying (a second or more), and again when a pause changes it */
@@ -69,8 +71,8 @@ export interface RateLimiter {
   acquire(options?: AcquireOptions | AbortSignal): Promise<() => void>;
   /** start nothing for `ms` from now (never shortens a pause already in force) */
   pauseFor(ms: number): void;
-  /** about how long a request for `key` asked for now would wait for its turn */
-  estimatedWaitMs(key?: string): number;
+  /** about how long a request for `key` (a background one when `background`) asked for now would wait for its turn */
+  estimatedWaitMs(key?: string, lane?: { background?: boolean }): number;
   /** what is left of the pause; 0 when none */
   pausedMs(): number;
 }
@@ -81,6 +83,7 @@ const SHARED_KEY = '';
 
 interface Waiter {
   key: string;
+  background: boolean;
   /** latest time its turn may come */
   deadline: number;
   onWait?: (waitMs: number) => void;
@@ -102,21 +105,44 @@ export function createRateLimiter({
   let active = 0;
   /**
    * Each waiting key's line, oldest first; the map's order is the round: the key served goes to
-   * the back, so one key with forty requests waiting takes every other turn at most.
+   * the back, so one key with forty requests waiting takes every other turn at most. A person's
+   * key that starts waiting joins the round ahead of the background's (the sync's), so that a
+   * command is served next rather than behind the sync's request, and the sync still gets its turn.
    */
   const lines = new Map<string, Waiter[]>();
+  const isBackground = (line: readonly Waiter[]) => line[0]!.background;
   /** the sleep until the next start time, while one is due */
   let timer: AbortController | undefined;
 
   const nextStartAt = () => Math.max(lastStart + interval, pausedUntil);
   const pausedMs = () => Math.max(0, pausedUntil - clock.now());
 
-  function estimatedWaitMs(key = SHARED_KEY): number {
+  /** where a new line of `key` joins the round: ahead of the background's for a person, else at the back */
+  const joinAt = (background: boolean) => (background ? lines.size : [...lines.values()].findIndex(isBackground));
+
+  function estimatedWaitMs(key = SHARED_KEY, { background = false } = {}): number {
     const own = lines.get(key)?.length ?? 0;
-    // Round-robin: before our turn, each other waiting key gets as many turns as we have ahead, plus one.
+    const keys = [...lines.keys()];
+    let at = keys.indexOf(key);
+    if (at < 0) at = joinAt(background) < 0 ? keys.length : joinAt(background);
+    // Round-robin: before our turn, each key ahead of ours in the round gets as many turns as we
+    // have ahead, plus one; each key behind ours as many.
     let ahead = own;
-    for (const [k, line] of lines) if (k !== key) ahead += Math.min(line.length, own + 1);
+    keys.forEach((k, i) => {
+      if (k !== key) ahead += Math.min(lines.get(k)!.length, i < at ? own + 1 : own);
+    });
     return Math.max(0, nextStartAt() - clock.now()) + ahead * interval;
+  }
+
+  function enqueue(waiter: Waiter) {
+    const line = lines.get(waiter.key);
+    if (line) return void line.push(waiter);
+    const at = joinAt(waiter.background);
+    if (at < 0 || at === lines.size) return void lines.set(waiter.key, [waiter]);
+    const round = [...lines];
+    round.splice(at, 0, [waiter.key, [waiter]]);
+    lines.clear();
+    for (const [k, l] of round) lines.set(k, l);
   }
 
   /** Start whoever's turn it is, as long as a slot is free and the time has come. */
@@ -172,15 +198,22 @@ export function createRateLimiter({
 
   return {
     acquire(options) {
-      const { signal, key = SHARED_KEY, maxWaitMs = Infinity, onWait } = options instanceof AbortSignal ? { signal: options } : (options ?? {});
+      const {
+        signal,
+        key = SHARED_KEY,
+        background = false,
+        maxWaitMs = Infinity,
+        onWait,
+      } = options instanceof AbortSignal ? { signal: options } : (options ?? {});
       if (signal?.aborted) return Promise.reject(signal.reason);
-      const wait = estimatedWaitMs(key);
+      const wait = estimatedWaitMs(key, { background });
       if (wait > maxWaitMs) return Promise.reject(new WaitTooLongError(wait, pausedMs() > 0));
       if (wait >= WAIT_WORTH_SAYING_MS) onWait?.(wait);
       return new Promise<() => void>((resolve, reject) => {
         const onAbort = () => waiter.fail(signal!.reason);
         const waiter: Waiter = {
           key,
+          background,
           deadline: clock.now() + maxWaitMs,
           onWait,
           grant() {
@@ -198,9 +231,7 @@ export function createRateLimiter({
             reject(err);
           },
         };
-        const line = lines.get(key);
-        if (line) line.push(waiter);
-        else lines.set(key, [waiter]);
+        enqueue(waiter);
         signal?.addEventListener('abort', onAbort, { once: true });
         pump();
       });

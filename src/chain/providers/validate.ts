@@ -86,3 +86,15 @@ export function checkHistory(provider: string, history: AddressHistory, { changi
     throw new ProviderError(provider, `${of} adds up to ${formatBtc(sum)} but its balance is ${formatBtc(balance.balance)}${retry}`);
   }
 }
+
+/** far beyond any height Bitcoin will reach for a long while, and well within a JS number */
+const MAX_HEIGHT = 100_000_000;
+
+/** A tip height as a plain-text answer: a whole number, nothing else, within reason. */
+export function parseHeight(provider: string, endpoint: string, text: string): number {
+  const trimmed = text.trim();
+  if (!/^\d{1,9}$/.test(trimmed) || Number(trimmed) > MAX_HEIGHT) {
+    throw new ProviderError(provider, `${endpoint} answered ${quote(JSON.stringify(trimmed))}, which is not a block height`);
+  }
+  return Number(trimmed);
+}

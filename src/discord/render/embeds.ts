@@ -1,7 +1,7 @@
 import type { APIEmbed } from 'discord.js';
 import { formatWait } from '../../errors.js';
 import type { BalanceView, TxnsView } from '../../wallet/service.js';
-import { btc, escapeMarkdown, type ExplorerLinks, relativeTime, shortTxid, signedBtc } from './format.js';
+import { btc, escapeMarkdown, type ExplorerLinks, relativeTime, shortAddress, shortTxid, signedBtc } from './format.js';
 
 export const COLOURS = {
   neutral: 0xf7931a, // bitcoin orange
@@ -20,12 +20,20 @@ const title = (address: string, label: string | null) =>
 const sourceFooter = (source: 'stored' | 'live', provider: string) =>
   source === 'live' ? `Live from ${provider}` : 'Stored data · use fresh:true to ask the network now';
 
-/** Where a paged reply is: "page 2 of 14". */
+/** Where a paged reply is: "page 2 of 14"; `asked` when the page asked for is past the end (0-based). */
 export interface PagePosition {
   index: number;
   count: number;
+  asked?: number;
 }
-const position = (page: PagePosition | undefined) => (page && page.count > 1 ? [`page ${page.index + 1} of ${page.count}`] : []);
+function position(page: PagePosition | undefined): string[] {
+  if (!page) return [];
+  if (page.asked !== undefined) {
+    const shown = page.count > 1 ? `showing the last page, ${page.index + 1} of ${page.count}` : 'showing the only page';
+    return [`There is no page ${page.asked + 1}: ${shown}`];
+  }
+  return page.count > 1 ? [`page ${page.index + 1} of ${page.count}`] : [];
+}
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
 
@@ -105,6 +113,7 @@ export interface WatchLine {
   address: string;
   label: string | null;
   balance: bigint;
+  /** when satbell last checked it, whether or not it changed */
   balanceUpdatedAt: Date;
 }
 
@@ -123,8 +132,8 @@ export function renderAddresses(
   const lines: string[] = [];
   let used = 0;
   for (const w of list.watches) {
-    const name = w.label ? `**${escapeMarkdown(w.label)}** ` : '';
-    const line = `${name}[\`${w.address}\`](${links.address(w.address)})\n${btc(w.balance)} · updated ${relativeTime(w.balanceUpdatedAt)}`;
+    const name = w.label ? `**${escapeMarkdown(w.label)}** — ` : '';
+    const line = `${name}[\`${shortAddress(w.address)}\`](${links.address(w.address)})\n${btc(w.balance)} · updated ${relativeTime(w.balanceUpdatedAt)}`;
     if (used + line.length + 2 > DESCRIPTION_BUDGET) break;
     lines.push(line);
     used += line.length + 2;

@@ -10,7 +10,7 @@ export const signedBtc = formatSignedBtc;
 /** `1a2b3c4d…9f8e7d6c`: enough to recognise a txid, short enough for a line. */
 export const shortTxid = (txid: string) => `${txid.slice(0, 8)}…${txid.slice(-8)}`;
 
-/** `bc1qar0s…wf5mdq` for labels of autocomplete choices. */
+/** `bc1qar0srr…wf5mdq` for autocomplete choices and lists; a short address is shown whole. */
 export const shortAddress = (address: string) =>
   address.length <= 20 ? address : `${address.slice(0, 10)}…${address.slice(-6)}`;
 

@@ -3,7 +3,7 @@
  * shapes and error bodies (see /work/shared/reference/chain-apis.md). Amounts are written as JSON
  * integers straight from bigint, so values above 2^53 survive the trip.
  */
-import { canonicalAddress, FakeChain, type FakeTx } from './model.js';
+import { canonicalAddress, FakeChain, type FakeBlock, type FakeTx } from './model.js';
 import { jsonResponse as json, startFakeHttpServer, textResponse, type FakeHttpServer, type Route } from './http.js';
 import { fakeSize, hash160, scriptFor } from './scripts.js';
 
@@ -163,6 +163,12 @@ export function blockchainInfoRoute(
 
     if (path === '/q/getblockcount') return textResponse(200, String(chain.height));
 
+    const blockHeight = /^\/block-height\/(\d+)$/.exec(path);
+    if (blockHeight) {
+      const block = chain.blockAt(Number(blockHeight[1]));
+      return block ? json(200, { blocks: [blockJson(chain, block)] }) : notFound404;
+    }
+
     return undefined;
   };
 }
@@ -194,7 +200,8 @@ function txJson(tx: FakeTx) {
     lock_time: 0,
     tx_index: txIndex,
     double_spend: false,
-    time: tx.block?.time ?? tx.firstSeen,
+    // When Blockchain.com first saw it, confirmed or not: the block's time is the block's.
+    time: tx.firstSeen,
     block_index: tx.block?.height ?? null,
     block_height: tx.block?.height ?? null,
     inputs: tx.inputs.map((input, n) => ({
@@ -224,6 +231,30 @@ function txJson(tx: FakeTx) {
       script: scriptFor(output.address),
       ...(output.address === null ? {} : { addr: output.address }),
     })),
+  };
+}
+
+/** a block as /block-height answers it: header fields, then its txs in full */
+function blockJson(chain: FakeChain, block: FakeBlock) {
+  const txs = block.txids.map((txid) => chain.getTx(txid)).filter((tx) => tx !== undefined);
+  const previous = chain.blockAt(block.height - 1);
+  return {
+    hash: block.hash,
+    ver: 536870912,
+    prev_block: previous?.hash ?? '0'.repeat(64),
+    mrkl_root: '0'.repeat(64),
+    time: block.time,
+    bits: 386089497,
+    next_block: [],
+    fee: txs.reduce((total, tx) => total + tx.fee, 0n),
+    nonce: 0,
+    n_tx: txs.length,
+    size: txs.reduce((total, tx) => total + fakeSize(tx), 80),
+    block_index: block.height,
+    main_chain: true,
+    height: block.height,
+    weight: txs.reduce((total, tx) => total + fakeSize(tx) * 4, 320),
+    tx: txs.map(txJson),
   };
 }
 

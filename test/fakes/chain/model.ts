@@ -179,6 +179,12 @@ export class FakeChain {
     this.txs.delete(txid);
   }
 
+  /** the block at `height`, if the chain has one */
+  blockAt(height: number): FakeBlock | undefined {
+    const at = height - this.blocks[0]!.height;
+    return at >= 0 ? this.blocks[at] : undefined;
+  }
+
   getTx(txid: string): FakeTx | undefined {
     return this.txs.get(txid);
   }

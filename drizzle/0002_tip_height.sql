@@ -1,0 +1,1 @@
+ALTER TABLE "addresses" ADD COLUMN "txs_tip_height" integer;
