@@ -80,6 +80,7 @@ function describe(pid: number): string {
     const name = argv[0]!.split('/').pop()!;
     if (name.startsWith('npm') || argv.some((a) => a.endsWith('/npm-cli.js') || a.endsWith('/bin/npm'))) return 'npm';
     if (argv.some((a) => a.includes('tsx/dist/cli'))) return 'tsx wrapper';
+    if (argv.some((a) => a.endsWith('scripts/build.mjs'))) return 'build step';
     if (name === 'esbuild' || argv.some((a) => a.endsWith('/esbuild'))) return 'esbuild';
     return name === 'sh' || name === 'bash' ? 'sh' : name;
   } catch {
