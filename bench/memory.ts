@@ -36,9 +36,9 @@ interface Case {
 }
 
 interface Sample {
+  /** kB */
   total: number;
-  /** the biggest process's RSS, and what it is */
-  largest: { rss: number; what: string };
+  /** each process's RSS in MB, e.g. `npm 53 + sh 2 + node 190` */
   parts: string;
 }
 
@@ -112,17 +112,14 @@ function tree(pid: number): number[] {
 
 function sample(pid: number): Sample {
   let total = 0;
-  let largest = { rss: 0, what: '', pid: 0 };
   const parts: string[] = [];
   for (const p of tree(pid)) {
     const s = status(p);
     if (!s) continue;
     total += s.rss;
-    const what = describe(p);
-    parts.push(`${what} ${Math.round(s.rss / 1024)}`);
-    if (s.rss > largest.rss) largest = { rss: s.rss, what, pid: p };
+    parts.push(`${describe(p)} ${Math.round(s.rss / 1024)}`);
   }
-  return { total, largest, parts: parts.join(' + ') };
+  return { total, parts: parts.join(' + ') };
 }
 
 function launch(how: Launch, env: Record<string, string>): ChildProcess {
@@ -148,7 +145,7 @@ async function runOnce(how: Launch, env: Record<string, string>): Promise<Trial>
   const watch = () => {
     const now = sample(child.pid!);
     if (now.total > peak.total) peak = now;
-    // The bot's node process is the biggest one once it has loaded; its VmHWM is its exact peak.
+    // The bot's node process (not npm, nor the build step before it): its VmHWM is its exact peak.
     for (const p of tree(child.pid!)) {
       const s = status(p);
       if (s && describe(p) === 'node' && s.hwm > nodePeakKb) (nodePeakKb = s.hwm), (nodePid = p);

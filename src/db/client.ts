@@ -40,8 +40,8 @@ export const APPLICATION_NAME = 'satbell';
  */
 export async function openDatabase(url: string, { logger }: { logger?: Logger } = {}): Promise<DatabaseHandle> {
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return openPostgres(url, logger);
-  if (url === 'memory:') return openPglite(undefined);
-  if (url.startsWith('file:')) return openPglite(resolve(url.slice('file:'.length)));
+  if (url === 'memory:') return openPglite(undefined, logger);
+  if (url.startsWith('file:')) return openPglite(resolve(url.slice('file:'.length)), logger);
   throw new Error(`DATABASE_URL must start with postgres://, file: or be memory: (got ${redactUrl(url)})`);
 }
 
@@ -146,7 +146,7 @@ async function openPostgres(url: string, logger: Logger | undefined): Promise<Da
  */
 const PGLITE_START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB'];
 
-async function openPglite(dataDir: string | undefined): Promise<DatabaseHandle> {
+async function openPglite(dataDir: string | undefined, logger: Logger | undefined): Promise<DatabaseHandle> {
   let releaseLock = () => {};
   if (dataDir) {
     mkdirSync(dirname(dataDir), { recursive: true });
@@ -160,9 +160,12 @@ async function openPglite(dataDir: string | undefined): Promise<DatabaseHandle> 
   let client: PGlite | undefined;
   try {
     const options: PGliteOptions = { startParams: PGLITE_START_PARAMS };
-    if (templateFits()) {
-      if (!dataDir) options.loadDataDir = templateBlob();
-      else if (isNewDataDir(dataDir)) unpackTemplate(dataDir);
+    const isNew = !dataDir || isNewDataDir(dataDir);
+    if (isNew && templateFits()) {
+      if (dataDir) unpackTemplate(dataDir);
+      else options.loadDataDir = templateBlob();
+    } else if (isNew) {
+      logger?.warn('the PGlite template does not fit the installed PGlite (npm run db:template): making the database with initdb, which needs several times the memory');
     }
     client = dataDir ? new PGlite(dataDir, options) : new PGlite(options);
     await client.waitReady;

@@ -10,7 +10,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, resolve, sep } from 'node:path';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 
@@ -50,8 +50,12 @@ export function templateBlob(): Blob {
  */
 export function unpackTemplate(dataDir: string): void {
   if (existsSync(dataDir)) rmdirSync(dataDir); // empty: the caller checked
+  // The caller holds the directory's lock: a staging directory beside it is a killed process's.
+  const parent = dirname(dataDir);
+  for (const left of readdirSync(parent).filter((name) => name.startsWith(`${basename(dataDir)}.new-`))) {
+    rmSync(join(parent, left), { recursive: true, force: true });
+  }
   const staging = `${dataDir}.new-${process.pid}`;
-  rmSync(staging, { recursive: true, force: true });
   try {
     extractTar(gunzipSync(readFileSync(TEMPLATE_PATH)), staging);
     renameSync(staging, dataDir);

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
@@ -40,6 +40,8 @@ describe('the PGlite template', () => {
     const dir = mkdtempSync(join(tmpdir(), 'satbell-template-'));
     dirs.push(dir);
     mkdirSync(join(dir, 'empty')); // an empty directory is new too, as it is for initdb
+    mkdirSync(join(dir, 'empty.new-99999/base'), { recursive: true }); // a killed process's half-unpacked template
+    writeFileSync(join(dir, 'empty.new-99999/PG_VERSION'), '18\n');
     const disk = await openDatabase(`file:${join(dir, 'empty')}`);
     try {
       expect(await firstRow(memory.db, sql.raw(CLUSTER))).toEqual(expected);
@@ -49,7 +51,8 @@ describe('the PGlite template', () => {
       await memory.close();
       await disk.close();
     }
-    // Unpacked beside the directory and renamed into place: nothing is left next to it.
+    // Unpacked beside the directory and renamed into place: nothing is left next to it, not even
+    // what an earlier, killed process had half unpacked.
     expect(readdirSync(dir).sort()).toEqual(['empty']);
   });
 });
