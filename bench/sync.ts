@@ -25,7 +25,8 @@ import { cpus } from 'node:os';
 import type { ProviderKind } from '../src/chain/providers/index.js';
 import { testAddress } from '../test/support/addresses.js';
 import { IndexedFakeChain, startFakes, type LimitedFake } from './chain.js';
-import type { CycleResult, FromWorker, SeedAddress, Setup, ToWorker } from './worker.js';
+import { type SeedAddress, seedFromChain } from './seed.js';
+import type { CycleResult, FromWorker, Setup, ToWorker } from './worker.js';
 
 /** the published or reported public limits, requests per second */
 const PUBLIC_RPS: Record<ProviderKind, number> = { 'blockchain-info': 0.1, esplora: 4 };
@@ -159,24 +160,7 @@ async function benchSize(size: number, options: Options, log: (line: string) => 
     chain.mine();
   }
   /** what the wallet would have stored of every address, as the chain stands now */
-  const seedNow = (): SeedAddress[] =>
-    list.map((address) => {
-      const set = new Set([address]);
-      const s = chain.summary(address);
-      return {
-        address,
-        balance: s.balance,
-        txCount: s.nTx,
-        totalReceived: s.totalReceived,
-        txs: chain.txsOf(set).map((tx) => ({
-          txid: tx.txid,
-          blockHeight: tx.block?.height ?? null,
-          time: (tx.block?.time ?? tx.firstSeen) * 1000,
-          fee: tx.fee,
-          net: chain.netOf(tx, set),
-        })),
-      };
-    });
+  const seedNow = (): SeedAddress[] => seedFromChain(chain, list);
 
   const changed = Math.max(1, Math.round((size * options.changePct) / 100));
   const stride = Math.max(1, Math.floor(size / changed));

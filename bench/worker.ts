@@ -8,28 +8,11 @@ import { pino } from 'pino';
 import { createChainProvider, type ProviderKind } from '../src/chain/providers/index.js';
 import type { ChainProvider } from '../src/chain/provider.js';
 import { openDatabase } from '../src/db/client.js';
-import { addresses, addressTransactions, guildSettings, transactions, watches } from '../src/db/schema.js';
 import { createNoticeWriter } from '../src/sync/notices.js';
 import { createSync, type SyncReport } from '../src/sync/sync.js';
 import { createWalletService } from '../src/wallet/service.js';
 import { createBaseline } from './baseline.js';
-
-export interface SeedTx {
-  txid: string;
-  blockHeight: number | null;
-  /** ms since the epoch */
-  time: number;
-  fee: bigint;
-  net: bigint;
-}
-
-export interface SeedAddress {
-  address: string;
-  balance: bigint;
-  txCount: number;
-  totalReceived: bigint;
-  txs: SeedTx[];
-}
+import { type SeedAddress, seedDatabase } from './seed.js';
 
 export type ToWorker =
   | { type: 'init-ours'; provider: ProviderKind; url: string; rps: number; seed: SeedAddress[] }
@@ -73,8 +56,6 @@ export type FromWorker =
   | { type: 'bye'; maxRssKb: number; rssNowKb: number }
   | { type: 'error'; message: string };
 
-const GUILD = 'bench-guild';
-const CHUNK = 1_000;
 
 const send = (message: FromWorker) => process.send!(message);
 
@@ -132,7 +113,7 @@ async function initOurs({
   close = () => database.close();
   const { db } = database;
   started = performance.now();
-  await seedDatabase(db, seed);
+  await seedDatabase(db, seed, 'bench-guild');
   const setup: Setup = { openMs, rssAfterOpenKb, seedMs: performance.now() - started };
 
   const logger = pino({ level: 'warn' }, pino.destination(2));
@@ -180,37 +161,3 @@ async function initOurs({
   return { setup, cycle };
 }
 
-/**
- * Rows exactly as the wallet would have stored them after tracking each address: inserted
- * directly (drizzle, 1,000 rows a statement) rather than through /track, which would cost one
- * history call and one transaction per address before the benchmark even starts.
- */
-async function seedDatabase(db: Awaited<ReturnType<typeof openDatabase>>['db'], seed: SeedAddress[]): Promise<void> {
-  const at = new Date();
-  await db.insert(guildSettings).values({ guildId: GUILD, channelId: '100000000000000001', updatedAt: at });
-  for (let i = 0; i < seed.length; i += CHUNK) {
-    const chunk = seed.slice(i, i + CHUNK);
-    await db.insert(addresses).values(
-      chunk.map((a) => ({
-        address: a.address,
-        balance: a.balance,
-        txCount: a.txCount,
-        totalReceived: a.totalReceived,
-        balanceUpdatedAt: at,
-        txsUpdatedAt: at,
-      })),
-    );
-    await db
-      .insert(watches)
-      .values(chunk.map((a) => ({ guildId: GUILD, address: a.address, label: null, addedBy: 'bench', createdAt: at })));
-  }
-  const links = seed.flatMap((a) => a.txs.map((t) => ({ address: a.address, ...t })));
-  for (let i = 0; i < links.length; i += CHUNK) {
-    const chunk = links.slice(i, i + CHUNK);
-    await db
-      .insert(transactions)
-      .values(chunk.map((t) => ({ txid: t.txid, blockHeight: t.blockHeight, time: new Date(t.time), fee: t.fee })))
-      .onConflictDoNothing();
-    await db.insert(addressTransactions).values(chunk.map((t) => ({ address: t.address, txid: t.txid, net: t.net })));
-  }
-}

@@ -1,4 +1,4 @@
-import { Client, Events, GatewayIntentBits } from 'discord.js';
+import { Client, Events, GatewayIntentBits, Options } from 'discord.js';
 import type { Config } from './config/index.js';
 import { type Core, openCore, SHELL_GUILD_ID } from './core.js';
 import type { DatabaseHandle } from './db/client.js';
@@ -30,6 +30,35 @@ export async function startBot(config: Config, logger: Logger, options: Interact
     rest: config.DISCORD_API_URL ? { api: config.DISCORD_API_URL } : {},
     // Labels are user input: whatever a message says, it pings nobody (each send says so as well).
     allowedMentions: { parse: [] },
+    // The bot reads nothing from the cache but guilds and channels (the ones discord.js must keep
+    // whole, with roles and permission overwrites): everything else a gateway event brings is
+    // dropped, as are the members and users of each interaction, except the bot's own.
+    makeCache: Options.cacheWithLimits({
+      ApplicationCommandManager: 0,
+      ApplicationEmojiManager: 0,
+      AutoModerationRuleManager: 0,
+      BaseGuildEmojiManager: 0,
+      DMMessageManager: 0,
+      EntitlementManager: 0,
+      GuildBanManager: 0,
+      GuildEmojiManager: 0,
+      GuildForumThreadManager: 0,
+      GuildInviteManager: 0,
+      GuildMemberManager: { maxSize: 0, keepOverLimit: (member) => member.id === member.client.user.id },
+      GuildMessageManager: 0,
+      GuildScheduledEventManager: 0,
+      GuildStickerManager: 0,
+      GuildTextThreadManager: 0,
+      MessageManager: 0,
+      PresenceManager: 0,
+      ReactionManager: 0,
+      ReactionUserManager: 0,
+      StageInstanceManager: 0,
+      ThreadManager: 0,
+      ThreadMemberManager: 0,
+      UserManager: { maxSize: 0, keepOverLimit: (user) => user.id === user.client.user.id },
+      VoiceStateManager: 0,
+    }),
   });
   const interactions = createInteractionHandler(commands, core.ctx, options);
   // Commands still running at shutdown finish (against an open database) before anything closes.

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PGlite } from '@electric-sql/pglite';
+import { PGlite, type PGliteOptions } from '@electric-sql/pglite';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
@@ -11,6 +11,7 @@ import postgres from 'postgres';
 import type { Logger } from '../logger.js';
 import { onDriverFault } from './driver-fault.js';
 import { acquireLockFile } from './lockfile.js';
+import { isNewDataDir, templateBlob, templateFits, unpackTemplate } from './pglite-template.js';
 import * as schema from './schema.js';
 
 /** Either backend: PGlite and postgres.js both give a drizzle Postgres database over the same schema. */
@@ -39,8 +40,8 @@ export const APPLICATION_NAME = 'satbell';
  */
 export async function openDatabase(url: string, { logger }: { logger?: Logger } = {}): Promise<DatabaseHandle> {
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return openPostgres(url, logger);
-  if (url === 'memory:') return openPglite(undefined);
-  if (url.startsWith('file:')) return openPglite(resolve(url.slice('file:'.length)));
+  if (url === 'memory:') return openPglite(undefined, logger);
+  if (url.startsWith('file:')) return openPglite(resolve(url.slice('file:'.length)), logger);
   throw new Error(`DATABASE_URL must start with postgres://, file: or be memory: (got ${redactUrl(url)})`);
 }
 
@@ -137,7 +138,15 @@ async function openPostgres(url: string, logger: Logger | undefined): Promise<Da
   };
 }
 
-async function openPglite(dataDir: string | undefined): Promise<DatabaseHandle> {
+/**
+ * PGlite's own start parameters, with Postgres's 128 MB of shared buffers cut to 16 MB: they live in
+ * PGlite's WebAssembly heap (the default grew it from 128 to 188 MB). The bot's tables take about
+ * 2 MB per 1,000 addresses (18 MB at 10,000), and a page outside the buffers is read from the OS's
+ * file cache (or PGlite's in-memory files), which costs a copy, not a disk read.
+ */
+const PGLITE_START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB'];
+
+async function openPglite(dataDir: string | undefined, logger: Logger | undefined): Promise<DatabaseHandle> {
   let releaseLock = () => {};
   if (dataDir) {
     mkdirSync(dirname(dataDir), { recursive: true });
@@ -150,7 +159,15 @@ async function openPglite(dataDir: string | undefined): Promise<DatabaseHandle> 
   }
   let client: PGlite | undefined;
   try {
-    client = dataDir ? new PGlite(dataDir) : new PGlite();
+    const options: PGliteOptions = { startParams: PGLITE_START_PARAMS };
+    const isNew = !dataDir || isNewDataDir(dataDir);
+    if (isNew && templateFits()) {
+      if (dataDir) unpackTemplate(dataDir);
+      else options.loadDataDir = templateBlob();
+    } else if (isNew) {
+      logger?.warn('the PGlite template does not fit the installed PGlite (npm run db:template): making the database with initdb, which needs several times the memory');
+    }
+    client = dataDir ? new PGlite(dataDir, options) : new PGlite(options);
     await client.waitReady;
     const db = drizzlePglite(client, { schema });
     await migratePglite(db, { migrationsFolder });

@@ -1,6 +1,7 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawn as spawnProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startBlockchainInfoFake } from '../fakes/chain/index.js';
 import { type FakeDiscord, startFakeDiscord } from '../fakes/discord.js';
@@ -111,3 +112,80 @@ describe('npm start', () => {
     expect(existsSync(join(cwd, 'data/satbell.lock'))).toBe(false);
   });
 });
+
+/** `pid`'s descendants and their command lines. */
+function processTree(pid: number): { pid: number; argv: string[] }[] {
+  const parent = new Map<number, number>();
+  for (const entry of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      parent.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // it ended meanwhile
+    }
+  }
+  const below = (p: number): boolean => p !== 0 && p !== 1 && (parent.get(p) === pid || below(parent.get(p) ?? 0));
+  return [...parent.keys()].filter(below).flatMap((p) => {
+    try {
+      return [{ pid: p, argv: readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').filter(Boolean) }];
+    } catch {
+      return [];
+    }
+  });
+}
+
+describe('npm start, as a person runs it', () => {
+  it('transpiles src/ into dist/, runs the bot there in one node process with no tsx, and ends with 0 when the bot is stopped', { timeout: 90_000 }, async () => {
+    const root = resolve(import.meta.dirname, '../..');
+    const dir = tempDir();
+    const discord = await startFakeDiscord();
+    cleanups.push(() => discord.close());
+    const api = await startBlockchainInfoFake();
+    cleanups.push(() => api.close());
+    const guildId = discord.guilds[0]!.id;
+    const address = testAddress('npm-start');
+    api.chain.fund(address, 42_000n);
+    const child = spawnProcess('npm', ['start'], {
+      cwd: root,
+      detached: true, // its own process group, so that npm and the bot under it stop together
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? dir,
+        DISCORD_TOKEN: 'npm-start-token',
+        DISCORD_API_URL: discord.apiUrl,
+        DISCORD_GUILD_ID: guildId,
+        BLOCKCHAIN_INFO_URL: api.url,
+        CHAIN_PROVIDERS: 'blockchain-info',
+        BLOCKCHAIN_INFO_RPS: 'unlimited',
+        DATABASE_URL: `file:${join(dir, 'data')}`,
+        LOG_LEVEL: 'info',
+      },
+    });
+    let output = '';
+    child.stdout!.on('data', (d) => (output += d));
+    child.stderr!.on('data', (d) => (output += d));
+    const exited = new Promise<number | null>((done) => child.once('exit', done));
+    cleanups.push(() => {
+      if (child.exitCode === null) process.kill(-child.pid!, 'SIGKILL');
+      return exited;
+    });
+
+    await expect
+      .poll(() => (child.exitCode !== null ? `exited: ${output}` : output.includes('ready: commands registered')), { timeout: 60_000, interval: 100 })
+      .toBe(true);
+    const tracked = await discord.runCommand({ guildId, name: 'track', options: { address } }).reply();
+    expect(tracked.embeds[0]?.description).toContain('0.00042000 BTC');
+
+    // Under npm, one node process runs the bot, on dist/main.js: no tsx wrapper, no loader in it.
+    const nodes = processTree(child.pid!).filter(({ argv }) => /(^|\/)node$/.test(argv[0]!));
+    expect(nodes.map(({ argv }) => argv.slice(1))).toEqual([['--liftoff-only', '--enable-source-maps', 'dist/main.js']]);
+    expect(existsSync(join(root, 'dist/main.js'))).toBe(true);
+
+    // Stopped as systemd or a supervisor stops it, the bot closes cleanly and npm ends with it, with 0.
+    process.kill(nodes[0]!.pid, 'SIGTERM');
+    expect(await exited).toBe(0);
+    expect(output).toContain('stopped');
+  });
+});
+
