@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startFakeDiscord } from '../fakes/discord.js';
 import { startPasswordRefusingPostgres } from '../fakes/postgres.js';
 import { type BotProcess, type RunAs, spawnBot, spawnDeployCommands, spawnShell } from '../support/process.js';
+import { unpackTemplate } from '../../src/db/pglite-template.js';
 
 /** Shaped like a real bot token, so that only its value gives it away. */
 const DISCORD_TOKEN = 'MTA5ODc2NTQzMjEwOTg3NjU0Mw.GxYzAb.Qw3rTy-uIoP_aSdFgHjKlZxCvBnM1234567';
@@ -153,12 +154,15 @@ describe.each<Entry>(['bot', 'shell'])('%s, when the database will not have it',
   it('says in one line that an existing data directory that is read-only cannot be written', { timeout: 60_000 }, async () => {
     // Its parent is writable, so the lock file (and the shell's log) can be made: PGlite itself
     // meets the directory, and reports it with an errno of its own.
+    // (An empty directory would be no test: a new database replaces it with one made from the
+    // template, which only needs its parent writable.)
     const cwd = tempDir();
     chmodSync(cwd, 0o777);
-    mkdirSync(join(cwd, 'data/satbell'), { recursive: true });
+    mkdirSync(join(cwd, 'data'), { recursive: true });
     chmodSync(join(cwd, 'data'), 0o777);
+    unpackTemplate(join(cwd, 'data/satbell'));
     chmodSync(join(cwd, 'data/satbell'), 0o555);
     const child = await run(entry, { DATABASE_URL: 'file:./data/satbell' }, { cwd, as: notRoot });
-    expectOneLine(child, /^Cannot write the data directory \.\/data\/satbell \(.*\): permission denied; make it writable for this user/);
+    expectOneLine(child, /^Cannot write the data directory \.\/data\/satbell \(.*\): permission denied.*; make it writable for this user/);
   });
 });
