@@ -21,6 +21,8 @@ export interface ChainTx {
    * block times for the newest blocks of a history only: see blockchain-info.ts)
    */
   time: Date;
+  /** true when confirmed and `time` is its block's time; false when it is a first-seen time */
+  timeIsBlockTime: boolean;
   /** in satoshis */
   fee: bigint;
   /** net effect on the queried address in satoshis: negative when it spent more than it received */
@@ -86,6 +88,11 @@ export interface ChainProvider {
   getHistory(address: string, options?: HistoryOptions): Promise<AddressHistory>;
   /** the height of the newest block the service knows */
   getTipHeight(request?: RequestOptions): Promise<number>;
+  /**
+   * The time of the main chain's block at each height, for txs stored with a first-seen time.
+   * Throws if any one cannot be had; absent when the service's histories always carry them.
+   */
+  getBlockTimes?(heights: readonly number[], request?: RequestOptions): Promise<Map<number, Date>>;
   /**
    * About how long a request for `key` made now would wait for its turn, in milliseconds: what is
    * left of a pause (the service's Retry-After, or ours after a 429) plus the queue ahead of it.

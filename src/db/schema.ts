@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigint, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { bigint, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 
 /**
  * One row per address however many servers watch it. Balance is what the provider last said,
@@ -45,8 +45,10 @@ export const watches = pgTable(
 export const transactions = pgTable('transactions', {
   txid: text('txid').primaryKey(),
   blockHeight: integer('block_height'),
-  /** block time once confirmed, else when first seen */
+  /** block time once confirmed, else when first seen (see timeIsBlockTime) */
   time: timestamp('time', { withTimezone: true }).notNull(),
+  /** false while `time` is a first-seen time: the sync asks a confirmed tx's block time later */
+  timeIsBlockTime: boolean('time_is_block_time').notNull().default(false),
   fee: bigint('fee', { mode: 'bigint' }).notNull(),
 });
 

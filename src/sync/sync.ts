@@ -13,6 +13,8 @@ export interface SyncReport {
   removed: number;
   /** the chain's tip as asked this pass; null when not needed or not answered */
   tipHeight: number | null;
+  /** stored txs given their block's time in place of a first-seen one */
+  blockTimes: number;
 }
 
 /**
@@ -27,6 +29,13 @@ const SYNC_REQUEST = { key: 'sync', background: true, preferWaitMs: 60_000, maxW
  * replaced by one of the same amount, or evicted along with its count, moves no balance.
  */
 export const UNCONFIRMED_RECHECK_MS = 30 * 60_000;
+
+/**
+ * Blocks whose time is asked per pass for stored txs that show a first-seen time (Blockchain.com
+ * gives block times for the newest blocks of a history only): one paced call each, so a long
+ * history is mended over a few passes without crowding people's commands.
+ */
+export const BLOCK_TIMES_PER_PASS = 5;
 
 /**
  * One pass over every tracked address: ask for all balances in as few calls as the provider
@@ -59,9 +68,33 @@ export function createSync({
     }
   }
 
+  /** A few stored first-seen times replaced by their block's; a failure leaves them for the next pass. */
+  async function mendBlockTimes(signal?: AbortSignal): Promise<number> {
+    if (!provider.getBlockTimes) return 0;
+    try {
+      const heights = await wallet.heightsLackingBlockTime(BLOCK_TIMES_PER_PASS);
+      if (!heights.length) return 0;
+      return await wallet.storeBlockTimes(await provider.getBlockTimes(heights, { ...SYNC_REQUEST, signal }));
+    } catch (err) {
+      signal?.throwIfAborted();
+      logger.warn({ err }, 'could not ask block times; will retry next time');
+      return 0;
+    }
+  }
+
   return async function syncAll(signal?: AbortSignal): Promise<SyncReport> {
     const tracked = await wallet.trackedAddresses();
-    const report: SyncReport = { addresses: tracked.length, refreshed: 0, failed: 0, added: 0, confirmed: 0, vanished: 0, removed: 0, tipHeight: null };
+    const report: SyncReport = {
+      addresses: tracked.length,
+      refreshed: 0,
+      failed: 0,
+      added: 0,
+      confirmed: 0,
+      vanished: 0,
+      removed: 0,
+      tipHeight: null,
+      blockTimes: 0,
+    };
     if (!tracked.length) return report;
 
     const live = await provider.getBalances(
@@ -98,6 +131,7 @@ export function createSync({
         logger.warn({ err, address: stored.address }, 'sync of an address failed; will retry next time');
       }
     }
+    if (!signal?.aborted) report.blockTimes = await mendBlockTimes(signal);
     // An aborted pass is not a completed one: say so to the scheduler (what it stored is kept).
     signal?.throwIfAborted();
     logger.info(report, 'sync done');

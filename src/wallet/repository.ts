@@ -157,6 +157,31 @@ export function createWalletRepository({ db }: { db: Database }) {
       return new Set(rows.map((r) => r.txid));
     },
 
+    /** Up to `limit` heights, newest first, of stored confirmed txs whose time is not yet their block's. */
+    async heightsLackingBlockTime(limit: number): Promise<number[]> {
+      const rows = await db
+        .selectDistinct({ height: transactions.blockHeight })
+        .from(transactions)
+        .where(and(sql`${transactions.blockHeight} is not null`, eq(transactions.timeIsBlockTime, false)))
+        .orderBy(desc(transactions.blockHeight))
+        .limit(limit);
+      return rows.map((r) => r.height!);
+    },
+
+    /** Give every stored tx of these blocks its block's time; returns how many txs changed. */
+    async storeBlockTimes(times: ReadonlyMap<number, Date>): Promise<number> {
+      let changed = 0;
+      for (const [height, time] of times) {
+        const rows = await db
+          .update(transactions)
+          .set({ time, timeIsBlockTime: true })
+          .where(and(eq(transactions.blockHeight, height), eq(transactions.timeIsBlockTime, false)))
+          .returning({ txid: transactions.txid });
+        changed += rows.length;
+      }
+      return changed;
+    },
+
     /** Newest first, unconfirmed first. */
     async listTxs(address: string, { limit, offset = 0 }: { limit: number; offset?: number }) {
       const [rows, [total]] = await Promise.all([
@@ -250,13 +275,23 @@ export function createWalletRepository({ db }: { db: Database }) {
           const chunk = history.txs.slice(i, i + INSERT_CHUNK);
           await tx
             .insert(transactions)
-            .values(chunk.map(({ txid, blockHeight, time, fee }) => ({ txid, blockHeight, time, fee })))
+            .values(
+              chunk.map(({ txid, blockHeight, time, timeIsBlockTime, fee }) => ({
+                txid,
+                blockHeight,
+                time,
+                timeIsBlockTime: blockHeight !== null && timeIsBlockTime,
+                fee,
+              })),
+            )
             .onConflictDoUpdate({
               target: transactions.txid,
               set: {
                 blockHeight: sql`excluded.block_height`,
                 // An unconfirmed tx keeps the time it was first stored: some providers give "now".
-                time: sql`case when excluded.block_height is null then ${transactions.time} else excluded.time end`,
+                // A known block time is kept over a first-seen one while the tx stays in that block.
+                time: sql`case when excluded.block_height is null or (${keepsBlockTime}) then ${transactions.time} else excluded.time end`,
+                timeIsBlockTime: sql`excluded.block_height is not null and (excluded.time_is_block_time or (${keepsBlockTime}))`,
                 fee: sql`excluded.fee`,
               },
             });
@@ -333,6 +368,9 @@ export function createWalletRepository({ db }: { db: Database }) {
     },
   };
 }
+
+/** in storeHistory's upsert: the stored time is the block's and the tx is still in that block */
+const keepsBlockTime = sql`${transactions.timeIsBlockTime} and excluded.block_height = ${transactions.blockHeight} and not excluded.time_is_block_time`;
 
 export type WalletRepository = ReturnType<typeof createWalletRepository>;
 

@@ -288,6 +288,13 @@ export function createWalletService({
   return {
     refresh,
 
+    /** Heights of stored confirmed txs still showing a first-seen time, newest first: the sync asks their block times. */
+    heightsLackingBlockTime: (limit: number) => retryTransient(() => repo.heightsLackingBlockTime(limit), { logger, what: 'reading missing block times' }),
+
+    /** These blocks' times, for every stored tx in them; returns how many txs changed. */
+    storeBlockTimes: (times: ReadonlyMap<number, Date>) =>
+      times.size ? retryTransient(() => repo.storeBlockTimes(times), { logger, what: 'storing block times' }) : Promise.resolve(0),
+
     /** Every address some server watches, with what is stored of it: the sync's work list. */
     trackedAddresses: () => repo.trackedAddresses(),
 

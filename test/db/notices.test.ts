@@ -50,6 +50,7 @@ describe.each(testBackends())('notice writer on %s', (backend) => {
       txid: opts.txid ?? newTxid(),
       blockHeight: opts.blockHeight ?? null,
       time: new Date(clock + 1_000 * ++seed),
+      timeIsBlockTime: (opts.blockHeight ?? null) !== null,
       fee: opts.fee ?? 141n,
       net,
     };

@@ -2,7 +2,8 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createBlockchainInfoProvider } from '../../src/chain/providers/blockchain-info.js';
 import { addresses, addressTransactions, transactions, watches } from '../../src/db/schema.js';
-import { createSync, UNCONFIRMED_RECHECK_MS } from '../../src/sync/sync.js';
+import { BLOCK_TIMES_PER_PASS, createSync, UNCONFIRMED_RECHECK_MS } from '../../src/sync/sync.js';
+import { createWalletRepository } from '../../src/wallet/repository.js';
 import { createWalletService, type WalletService } from '../../src/wallet/service.js';
 import { type BlockchainInfoFake, FakeChain, startBlockchainInfoFake } from '../fakes/chain/index.js';
 import { testAddress } from '../support/addresses.js';
@@ -167,6 +168,56 @@ describe.each(testBackends())('sync cost on %s', (backend) => {
     const report = await sync();
     expect(report.added).toBe(1);
     expect(since(mark).filter((p) => p.startsWith('/rawaddr/'))).toHaveLength(1);
+  });
+
+  it("gives every stored confirmed tx of a long history its block's time over a few passes, a few blocks a pass", async () => {
+    const address = testAddress(`sync-times-${seed++}`);
+    const txs = chain.addManyTxs(address, 17); // one block each
+    const blockTime = (tx: (typeof txs)[number]) => new Date(tx.block!.time * 1000);
+    for (const tx of txs) expect(tx.firstSeen).not.toBe(tx.block!.time);
+    let mark = api.requests.length;
+    await wallet.track({ guildId: `g${guild}`, userId: 'u', address });
+    expect(since(mark).filter((p) => p.startsWith('/block-height/'))).toHaveLength(10);
+    const shown = async () => (await wallet.txns({ guildId: `g${guild}`, address, limit: 25 })).txs.map((t) => t.time);
+    const newestFirst = [...txs].reverse();
+    // the newest ten blocks' times came with the history; the seven older txs show when Blockchain.com first saw them
+    expect(await shown()).toEqual([...newestFirst.slice(0, 10).map(blockTime), ...newestFirst.slice(10).map((tx) => new Date(tx.firstSeen * 1000))]);
+
+    const asked: string[][] = [];
+    const reports = [];
+    for (let pass = 0; pass < 3; pass++) {
+      mark = api.requests.length;
+      reports.push(await sync());
+      asked.push(since(mark).filter((p) => p.startsWith('/block-height/')));
+    }
+    expect(BLOCK_TIMES_PER_PASS).toBe(5);
+    expect(asked).toEqual([
+      newestFirst.slice(10, 15).map((tx) => `/block-height/${tx.block!.height}`),
+      newestFirst.slice(15).map((tx) => `/block-height/${tx.block!.height}`),
+      [],
+    ]);
+    expect(reports.map((r) => r.blockTimes)).toEqual([5, 2, 0]);
+    expect(await shown()).toEqual(newestFirst.map(blockTime));
+
+    // A full history read again with first-seen times for the old ones does not undo them.
+    const unprimed = createBlockchainInfoProvider({ baseUrl: api.url });
+    const history = await unprimed.getHistory(address);
+    expect(history.txs.filter((t) => !t.timeIsBlockTime)).toHaveLength(7);
+    await createWalletRepository({ db: database.db }).storeHistory(history, now, { scope: 'complete' });
+    expect(await shown()).toEqual(newestFirst.map(blockTime));
+  });
+
+  it('leaves first-seen times for a later pass when the block times cannot be asked', async () => {
+    const address = testAddress(`sync-times-${seed++}`);
+    const txs = chain.addManyTxs(address, 11);
+    await wallet.track({ guildId: `g${guild}`, userId: 'u', address });
+    api.failNext(/^\/block-height\//, { status: 500, body: '{"error":"server-error","message":"Internal Server Error"}' });
+    const failed = await sync();
+    expect(failed).toMatchObject({ failed: 0, blockTimes: 0 });
+    const oldest = async () => (await wallet.txns({ guildId: `g${guild}`, address, limit: 25 })).txs.at(-1)!.time;
+    expect(await oldest()).toEqual(new Date(txs[0]!.firstSeen * 1000));
+    expect(await sync()).toMatchObject({ blockTimes: 1 });
+    expect(await oldest()).toEqual(new Date(txs[0]!.block!.time * 1000));
   });
 
   it('carries on past an address that fails, and retries it next time', async () => {

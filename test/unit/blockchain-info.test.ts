@@ -111,6 +111,7 @@ describe('blockchain.info provider: history', () => {
       txid: created[119]!.txid,
       blockHeight: fake.chain.height,
       time: new Date(fake.chain.tip.time * 1000),
+      timeIsBlockTime: true,
       fee: 0n,
       net: 1_119n,
     });
@@ -205,11 +206,11 @@ describe('blockchain.info provider: history', () => {
     const tx = fake.chain.addTx({ outputs: [{ address: alice, value: 42_000 }], time: 1_713_600_000 });
 
     const before = await provider.getHistory(alice);
-    expect(before.txs).toEqual([{ txid: tx.txid, blockHeight: null, time: new Date(1_713_600_000_000), fee: 0n, net: 42_000n }]);
+    expect(before.txs).toEqual([{ txid: tx.txid, blockHeight: null, time: new Date(1_713_600_000_000), timeIsBlockTime: false, fee: 0n, net: 42_000n }]);
 
     const block = fake.chain.mine();
     const after = await provider.getHistory(alice);
-    expect(after.txs).toEqual([{ txid: tx.txid, blockHeight: block.height, time: new Date(block.time * 1000), fee: 0n, net: 42_000n }]);
+    expect(after.txs).toEqual([{ txid: tx.txid, blockHeight: block.height, time: new Date(block.time * 1000), timeIsBlockTime: true, fee: 0n, net: 42_000n }]);
   });
 
   it('returns an empty, complete history for an unused address', async () => {
@@ -235,6 +236,19 @@ describe('blockchain.info provider: block times and the tip', () => {
     const times = history.txs.map((t) => t.time.getTime() / 1000);
     expect(times.slice(0, 10)).toEqual(txs.slice(2).reverse().map((tx) => tx.block!.time));
     expect(times.slice(10)).toEqual(txs.slice(0, 2).reverse().map((tx) => tx.firstSeen));
+      expect(history.txs.map((t) => t.timeIsBlockTime)).toEqual([...Array<boolean>(10).fill(true), false, false]);
+  });
+
+  it('gives the times of the blocks asked through getBlockTimes, asking each once and never again for one it knows', async () => {
+    const txs = fake.chain.addManyTxs(alice, 3);
+    const [a, b] = [txs[0]!.block!, txs[1]!.block!];
+    const times = await provider.getBlockTimes!([a.height, b.height, a.height]);
+    expect(times).toEqual(new Map([[a.height, new Date(a.time * 1000)], [b.height, new Date(b.time * 1000)]]));
+    expect(requestsTo('/block-height/').map((r) => r.path)).toEqual([`/block-height/${a.height}`, `/block-height/${b.height}`]);
+    expect(await provider.getBlockTimes!([b.height])).toEqual(new Map([[b.height, new Date(b.time * 1000)]]));
+    expect(requestsTo('/block-height/')).toHaveLength(2);
+    fake.failNext(/^\/block-height\//, { status: 200, body: JSON.stringify({ blocks: [{ hash: 'x', height: txs[2]!.block!.height, time: 1_000 }] }) });
+    expect((await rejection(provider.getBlockTimes!([txs[2]!.block!.height]))).message).toContain('before the first block or hours ahead');
   });
 
   it('refuses a block-height answer that names no block of the main chain at that height, or a time before the first block', async () => {

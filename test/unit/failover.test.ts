@@ -222,6 +222,17 @@ describe('createChainProvider', () => {
     expect(clock.sleeps).toEqual([]);
   });
 
+  it('asks block times only of a provider that can give them, and offers none when no provider can', async () => {
+    const block = chain.mine();
+    expect(provider.name).toBe('esplora');
+    expect(await provider.getBlockTimes!([block.height])).toEqual(new Map([[block.height, new Date(block.time * 1000)]]));
+    expect(provider.lastServedBy).toBe('blockchain.info');
+    expect(provider.unhealthy()).toEqual([]);
+    expect(esplora.requests).toHaveLength(0);
+    expect(bci.requests.map((r) => r.path)).toEqual([`/block-height/${block.height}`]);
+    expect(createFailoverProvider([createEsploraProvider({ baseUrl: esplora.url })]).getBlockTimes).toBeUndefined();
+  });
+
   it('refuses an empty provider list', () => {
     expect(() =>
       createChainProvider({ providers: [], esploraUrl: esplora.url, blockchainInfoUrl: bci.url, logger: { debug() {}, info() {}, warn() {} } }),

@@ -205,7 +205,7 @@ describe('esplora answers that contradict the request or themselves', () => {
 
 describe('checkHistory', () => {
   const balance = { address: alice, balance: 5n, txCount: 1, totalReceived: 5n };
-  const tx = (txid: string, net: bigint) => ({ txid: txid.repeat(64), blockHeight: 1, time: new Date(0), fee: 0n, net });
+  const tx = (txid: string, net: bigint) => ({ txid: txid.repeat(64), blockHeight: 1, time: new Date(0), timeIsBlockTime: true, fee: 0n, net });
 
   it('checks a history that stopped at a known tx only as far as it can: no more txs than the count', () => {
     expect(() => checkHistory('p', { balance, txs: [tx('a', 9n)], complete: false })).not.toThrow();

@@ -34,8 +34,9 @@ const BALANCE_BATCH_CHARS = 3_000;
 const MAX_STEP_BACKS = 5;
 /**
  * Block times asked per history, newest blocks first: at the public pace each is 10 s, so the
- * older txs of a long history keep the time Blockchain.com first saw them rather than cost hours
- * (a sync's refresh has a block or two of new txs, well within this).
+ * older txs of a long history come with the time Blockchain.com first saw them rather than cost
+ * hours (a sync's refresh has a block or two of new txs, well within this); the sync asks theirs
+ * a few at a time later, through getBlockTimes.
  */
 const BLOCK_TIMES_PER_HISTORY = 10;
 /** block times kept (a block's time never changes); the oldest go first */
@@ -95,18 +96,29 @@ export function createBlockchainInfoProvider(options: BlockchainInfoOptions): Ch
     return block.time;
   }
 
+  async function cachedBlockTime(height: number, request: RequestOptions): Promise<number> {
+    const cached = blockTimes.get(height);
+    if (cached !== undefined) return cached;
+    const time = await blockTime(height, request);
+    blockTimes.set(height, time);
+    if (blockTimes.size > BLOCK_TIME_CACHE) blockTimes.delete(blockTimes.keys().next().value!);
+    return time;
+  }
+
   /** Give confirmed txs their block's time: cached, else asked, for the newest few blocks. */
   async function withBlockTimes(txs: ChainTx[], request: RequestOptions): Promise<void> {
     let asked = 0;
     for (const height of new Set(txs.flatMap((tx) => (tx.blockHeight === null ? [] : [tx.blockHeight])))) {
       if (blockTimes.has(height)) continue;
       if (++asked > BLOCK_TIMES_PER_HISTORY) break;
-      blockTimes.set(height, await blockTime(height, request));
-      if (blockTimes.size > BLOCK_TIME_CACHE) blockTimes.delete(blockTimes.keys().next().value!);
+      await cachedBlockTime(height, request);
     }
     for (const tx of txs) {
       const time = tx.blockHeight === null ? undefined : blockTimes.get(tx.blockHeight);
-      if (time !== undefined) tx.time = new Date(time * 1000);
+      if (time !== undefined) {
+        tx.time = new Date(time * 1000);
+        tx.timeIsBlockTime = true;
+      }
     }
   }
 
@@ -177,7 +189,7 @@ export function createBlockchainInfoProvider(options: BlockchainInfoOptions): Ch
             reachedKnown = true;
             break;
           }
-          txs.push({ txid: tx.hash, blockHeight: tx.block_height, time: new Date(tx.time * 1000), fee: tx.fee, net: tx.result });
+          txs.push({ txid: tx.hash, blockHeight: tx.block_height, time: new Date(tx.time * 1000), timeIsBlockTime: false, fee: tx.fee, net: tx.result });
           if (maxTxs !== undefined && txs.length >= maxTxs) break;
         }
         onProgress?.(txs.length, page.n_tx);
@@ -191,6 +203,12 @@ export function createBlockchainInfoProvider(options: BlockchainInfoOptions): Ch
 
     async getTipHeight(request) {
       return parseHeight(NAME, '/q/getblockcount', await http.get('/q/getblockcount', request));
+    },
+
+    async getBlockTimes(heights, request = {}) {
+      const times = new Map<number, Date>();
+      for (const height of new Set(heights)) times.set(height, new Date((await cachedBlockTime(height, request)) * 1000));
+      return times;
     },
 
     estimatedWaitMs: (key, lane) => http.estimatedWaitMs(key, lane),

@@ -89,6 +89,7 @@ export function createEsploraProvider(options: EsploraOptions): ChainProvider {
       blockHeight: status.confirmed ? status.block_height : null,
       // Esplora does not say when it first saw a mempool tx: now is the best we know.
       time: new Date(status.confirmed ? status.block_time * 1000 : clock.now()),
+      timeIsBlockTime: status.confirmed,
       fee: tx.fee,
       net: sum(outputs.map((o) => o.value)) - sum(inputs.map((vin) => vin.prevout!.value)),
     };

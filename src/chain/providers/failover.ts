@@ -56,10 +56,16 @@ export function createFailoverProvider(
     ].map((c) => c.i);
   }
 
-  async function call<T>(what: string, request: RequestOptions, run: (provider: ChainProvider) => Promise<T>): Promise<T> {
+  async function call<T>(
+    what: string,
+    request: RequestOptions,
+    run: (provider: ChainProvider) => Promise<T>,
+    /** only these providers can serve the call (an optional one) */
+    can: (provider: ChainProvider) => boolean = () => true,
+  ): Promise<T> {
     const { signal } = request;
     const failures: ProviderError[] = [];
-    for (const i of order(request)) {
+    for (const i of order(request).filter((i) => can(providers[i]!))) {
       const provider = providers[i]!;
       try {
         const result = await run(provider);
@@ -109,6 +115,12 @@ export function createFailoverProvider(
     },
     getHistory: (address, options = {}) => call('history', options, (p) => p.getHistory(address, options)),
     getTipHeight: (request = {}) => call('tip height', request, (p) => p.getTipHeight(request)),
+    ...(providers.some((p) => p.getBlockTimes)
+      ? {
+          getBlockTimes: (heights: readonly number[], request: RequestOptions = {}) =>
+            call('block times', request, (p) => p.getBlockTimes!(heights, request), (p) => p.getBlockTimes !== undefined),
+        }
+      : {}),
     estimatedWaitMs: (key, lane) => Math.min(...providers.map((p) => p.estimatedWaitMs?.(key, lane) ?? 0)),
     pausedMs: () => Math.min(...providers.map((p) => p.pausedMs?.() ?? 0)),
   };

@@ -1,0 +1,1 @@
+ALTER TABLE "transactions" ADD COLUMN "time_is_block_time" boolean DEFAULT false NOT NULL;
