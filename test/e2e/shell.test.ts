@@ -161,3 +161,21 @@ describe('npm run shell', () => {
     expect(await first.exited).toBe(0);
   });
 });
+
+describe('npm run shell at a paced service', () => {
+  it('says which service a command waits for, and for about how long, before its answer', async () => {
+    const api = await startBlockchainInfoFake();
+    cleanups.push(() => api.close());
+    const [first, second] = [testAddress('shell-paced-1'), testAddress('shell-paced-2')];
+    api.chain.fund(first, 1_000n);
+    api.chain.fund(second, 2_000n);
+    // One request every 2.5 s: the second look-up, typed right after the first, waits its turn.
+    const shell = start(api, { BLOCKCHAIN_INFO_RPS: '0.4' });
+    await expect.poll(() => shell.stdout(), { timeout: 20_000 }).toContain('\n'); // the greeting
+    expect(await type(shell, `/balance ${first}`)).toContain('0.00001000 BTC');
+    const waited = await type(shell, `/balance ${second}`);
+    expect(waited).toMatch(/^… Waiting for blockchain\.info, about [1-3] s/m);
+    expect(waited).toContain('0.00002000 BTC');
+    expect(waited.indexOf('Waiting for')).toBeLessThan(waited.indexOf('0.00002000 BTC'));
+  });
+});
