@@ -7,7 +7,7 @@ import {
   type RESTGetAPIChannelMessagesResult,
   type RESTPostAPIChannelMessageResult,
 } from 'discord.js';
-import { DeliveryError, type Notice, type NoticeTransport } from '../sync/outbox.js';
+import { DeliveryError, type Notice, type NoticeTransport } from '../sync/notice-port.js';
 import type { ExplorerLinks } from './render/format.js';
 import { renderNotice } from './render/notice.js';
 

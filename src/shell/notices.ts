@@ -1,6 +1,6 @@
 import type { ExplorerLinks } from '../discord/render/format.js';
 import { renderNotice } from '../discord/render/notice.js';
-import type { Notice, NoticeTransport } from '../sync/outbox.js';
+import type { Notice, NoticeTransport } from '../sync/notice-port.js';
 import { renderEmbed } from './render.js';
 
 /**

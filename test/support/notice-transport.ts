@@ -1,5 +1,5 @@
 import type { NoticePayload } from '../../src/db/schema.js';
-import { DeliveryError, type Notice, type NoticeTransport } from '../../src/sync/outbox.js';
+import { DeliveryError, type Notice, type NoticeTransport } from '../../src/sync/notice-port.js';
 
 /** One message as a channel shows it. */
 export interface ShownMessage {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createExplorerLinks, escapeMarkdown, fullTime, relativeTime } from '../../src/discord/render/format.js';
 import { renderNotice } from '../../src/discord/render/notice.js';
 import { formatTimestamp, renderEmbed, renderPage, renderReply, simplifyMarkdown } from '../../src/shell/render.js';
-import type { Notice } from '../../src/sync/outbox.js';
+import type { Notice } from '../../src/sync/notice-port.js';
 
 const now = new Date('2026-11-25T12:00:00Z');
 const text = { now, locale: 'en-GB', timeZone: 'UTC' };

@@ -1,5 +1,5 @@
 import type { APIEmbed } from 'discord.js';
-import type { Notice } from '../../sync/outbox.js';
+import type { Notice } from '../../sync/notice-port.js';
 import { COLOURS } from './embeds.js';
 import { btc, escapeMarkdown, type ExplorerLinks, fullTime, relativeTime, shortTxid, signedBtc } from './format.js';
 
