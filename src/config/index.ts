@@ -1,7 +1,7 @@
-import { validate as isValidCron } from 'node-cron';
 import { z } from 'zod';
 import { NETWORKS } from '../chain/address.js';
 import { PROVIDER_KINDS, type ProviderKind } from '../chain/providers/index.js';
+import { CRON_HINT, cronProblems } from './cron.js';
 
 /**
  * Every setting satbell reads, parsed once at start. A bad value fails here with the variable's
@@ -51,8 +51,9 @@ const schema = z.object({
     .string()
     .trim()
     .default('*/5 * * * *')
-    .refine(isValidCron, {
-      message: "must be a cron expression such as '*/5 * * * *' (five fields, or six with seconds first)",
+    .superRefine((expr, ctx) => {
+      const problems = cronProblems(expr);
+      if (problems.length) ctx.addIssue({ code: 'custom', message: `must be a cron expression (${problems.join('; ')}): use ${CRON_HINT}` });
     }),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   // Unset: readable lines on a terminal, JSON elsewhere (src/log-format.ts chooses).

@@ -18,7 +18,6 @@ import type { Logger } from '../logger.js';
  * Expiry is compared with the database's `now()`, so skewed process clocks do not matter.
  */
 export interface LeaseCoordinator extends JobCoordinator {
-  readonly owner: string;
   /** Take the tick (for a slot key) and the job's running lease; false: someone else runs it. */
   shouldRun(key: string, ttlMs: number): Promise<boolean>;
   /** Release the job's running lease. The slot row stays: that tick has been had. */
@@ -106,8 +105,6 @@ export function createLeaseCoordinator({
   }
 
   return {
-    owner,
-
     async shouldRun(key, ttlMs) {
       const job = jobOfKey(key);
       if (held.has(job)) return false;

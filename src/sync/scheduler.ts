@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type Logger as CronLogger, schedule, validateDetailed } from 'node-cron';
+import { type Logger as CronLogger, schedule } from 'node-cron';
+import { CRON_HINT, cronProblems } from '../config/cron.js';
 import type { Logger } from '../logger.js';
 import type { JobCoordinator } from './coordinator.js';
 
@@ -32,17 +33,8 @@ export const DEFAULT_LEASE_MS = 30_000;
 
 /** Why `expr` is not a cron expression node-cron accepts, or undefined when it is. */
 export function validateCron(expr: string): string | undefined {
-  let problems: string[];
-  try {
-    problems = validateDetailed(expr).errors.map((e) => e.message);
-  } catch (err) {
-    problems = [err instanceof Error ? err.message : String(err)];
-  }
-  if (!problems.length) return undefined;
-  return (
-    `"${expr}" is not a valid cron expression (${problems.join('; ')}): use five fields, ` +
-    'minute hour day-of-month month day-of-week, or six with seconds first, e.g. "*/5 * * * *"'
-  );
+  const problems = cronProblems(expr);
+  return problems.length ? `"${expr}" is not a valid cron expression (${problems.join('; ')}): use ${CRON_HINT}` : undefined;
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * Esplora's REST API (mempool.space, blockstream.info, or a self-hosted Esplora/mempool): one
  * /address/:a per balance (public Esplora has no batch address call), histories through
- * /address/:a/txs then /txs/chain/:last_seen_txid. Wire facts: /work/shared/reference/chain-apis.md.
+ * /address/:a/txs then /txs/chain/:last_seen_txid (25 a page). Its wire format, as satbell relies on
+ * it, is what test/fakes/chain/esplora.ts serves.
  */
 import * as z from 'zod';
 import { formatBtc } from '../amount.js';

@@ -1,6 +1,6 @@
 /**
  * Blockchain.com's data API (https://blockchain.info) served from a FakeChain, in its real JSON
- * shapes and error bodies (see /work/shared/reference/chain-apis.md). Amounts are written as JSON
+ * shapes and error bodies. Amounts are written as JSON
  * integers straight from bigint, so values above 2^53 survive the trip.
  */
 import { canonicalAddress, FakeChain, type FakeBlock, type FakeTx } from './model.js';

@@ -1,7 +1,7 @@
 /**
  * Esplora's REST API (Blockstream's esplora/electrs, and mempool.space's fork) served from a
- * FakeChain, in its real JSON shapes, paging and plain-text errors (see
- * /work/shared/reference/chain-apis.md and electrs `src/rest.rs`). Served from the same FakeChain as
+ * FakeChain, in its real JSON shapes, paging and plain-text errors (as electrs's REST handlers give
+ * them). Served from the same FakeChain as
  * the Blockchain.com fake, both tell the same story.
  */
 import { createHash } from 'node:crypto';
