@@ -9,7 +9,6 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createBlockchainInfoProvider } from '../../src/chain/providers/blockchain-info.js';
 import type { Database } from '../../src/db/client.js';
 import { isTransientDatabaseError, retryTransient } from '../../src/db/retry.js';
-import { createNoticeWriter } from '../../src/sync/notices.js';
 import { createSettingsService } from '../../src/sync/settings.js';
 import { createWalletService, type WalletService } from '../../src/wallet/service.js';
 import { type BlockchainInfoFake, FakeChain, startBlockchainInfoFake } from '../fakes/chain/index.js';
@@ -100,7 +99,6 @@ describe.each(testBackends())('a write that loses its connection, on %s', (backe
       db: flaky,
       provider: createBlockchainInfoProvider({ baseUrl: api.url, logger }),
       logger,
-      onChanges: createNoticeWriter(),
     });
     await createSettingsService({ db: real }).setChannel(guildId, '500000000000000001');
     return () => api.close();
