@@ -64,7 +64,6 @@ export function createReadUseCases(ctx: WalletContext, refresh: Refresh) {
   return {
     balance: (input: BalanceInput) => balance(ctx, refresh, lookups, input),
     txns: (input: TxnsInput) => txns(ctx, refresh, lookups, input),
-    list: (input: { guildId: string }) => ctx.repo.listWatches(input.guildId),
     /** One page of a server's watches, oldest first, with the count and total balance of them all. */
     async listPage(input: { guildId: string; limit: number; offset: number }) {
       const [watches, totals] = await Promise.all([

@@ -104,7 +104,8 @@ describe.each(testBackends())('a write that loses its connection, on %s', (backe
     return () => api.close();
   });
 
-  const watchOf = (address: string) => wallet.list({ guildId }).then((ws) => ws.find((w) => w.address === address));
+  const watchOf = (address: string) =>
+    wallet.listPage({ guildId, limit: 1_000, offset: 0 }).then(({ watches }) => watches.find((w) => w.address === address));
 
   for (const when of ['fail before commit', 'fail after commit'] as const) {
     it(`tracks, and says so, when the store's connection is lost (${when.replace('fail ', '')})`, async () => {
