@@ -37,7 +37,6 @@ export async function writeAddress(
   const values = {
     balance: balance.balance,
     txCount: balance.txCount,
-    totalReceived: balance.totalReceived,
     balanceUpdatedAt: at,
     txsUpdatedAt: at,
     // Unknown (a person's read): what is stored still holds, as this read came later.
