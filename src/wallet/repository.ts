@@ -16,6 +16,13 @@ export interface StoredTx {
 
 /** Every query the wallet needs, and nothing that knows about Discord or providers. */
 export function createWalletRepository({ db }: { db: Database }) {
+  return { ...watchReads(db), ...watchWrites(db), ...addressReads(db), ...syncQueries(db), ...blockTimeQueries(db) };
+}
+
+export type WalletRepository = ReturnType<typeof createWalletRepository>;
+
+/** A server's watches, as commands read them. */
+function watchReads(db: Database) {
   return {
     findWatch(guildId: string, address: string): Promise<WatchRow | undefined> {
       return db.query.watches.findFirst({ where: and(eq(watches.guildId, guildId), eq(watches.address, address)) });
@@ -25,10 +32,6 @@ export function createWalletRepository({ db }: { db: Database }) {
       return db.query.watches.findFirst({
         where: and(eq(watches.guildId, guildId), sql`lower(${watches.label}) = lower(${label})`),
       });
-    },
-
-    findAddress(address: string): Promise<AddressRow | undefined> {
-      return db.query.addresses.findFirst({ where: eq(addresses.address, address) });
     },
 
     listWatches(guildId: string, { limit, offset = 0 }: { limit?: number; offset?: number } = {}) {
@@ -59,7 +62,12 @@ export function createWalletRepository({ db }: { db: Database }) {
         .where(eq(watches.guildId, guildId));
       return { count: row?.n ?? 0, balance: BigInt(row?.balance ?? '0') };
     },
+  };
+}
 
+/** A server's watches, as /label and /untrack change them. */
+function watchWrites(db: Database) {
+  return {
     /** Set a watch's label; the old one is returned, or undefined when the server has no such watch. */
     async setLabel(guildId: string, address: string, label: string): Promise<{ previous: string | null } | undefined> {
       return db.transaction(async (tx) => {
@@ -74,6 +82,86 @@ export function createWalletRepository({ db }: { db: Database }) {
       });
     },
 
+    /**
+     * Remove one server's watch. When no server watches the address any more, its row, its links
+     * and the transactions no other stored address needs go too. Returns the removed watch.
+     */
+    removeWatch(guildId: string, address: string): Promise<WatchRow | undefined> {
+      return db.transaction(async (tx) => {
+        // Lock the address first so a concurrent track of it by another server waits for us.
+        await tx.select().from(addresses).where(eq(addresses.address, address)).for('update');
+        const [removed] = await tx
+          .delete(watches)
+          .where(and(eq(watches.guildId, guildId), eq(watches.address, address)))
+          .returning();
+        if (!removed) return undefined;
+        const [others] = await tx.select({ n: count() }).from(watches).where(eq(watches.address, address));
+        if ((others?.n ?? 0) === 0) {
+          const links = await tx
+            .delete(addressTransactions)
+            .where(eq(addressTransactions.address, address))
+            .returning({ txid: addressTransactions.txid });
+          await tx.delete(addresses).where(eq(addresses.address, address));
+          await deleteOrphanTransactions(
+            tx,
+            links.map((l) => l.txid),
+          );
+        }
+        return removed;
+      });
+    },
+  };
+}
+
+/** What is stored of one address. */
+function addressReads(db: Database) {
+  return {
+    findAddress(address: string): Promise<AddressRow | undefined> {
+      return db.query.addresses.findFirst({ where: eq(addresses.address, address) });
+    },
+
+    /** Confirmed txids already stored: paging can stop there. Unconfirmed ones are fetched again. */
+    async confirmedTxids(address: string): Promise<Set<string>> {
+      const rows = await db
+        .select({ txid: transactions.txid })
+        .from(addressTransactions)
+        .innerJoin(transactions, eq(transactions.txid, addressTransactions.txid))
+        .where(and(eq(addressTransactions.address, address), sql`${transactions.blockHeight} is not null`));
+      return new Set(rows.map((r) => r.txid));
+    },
+
+    /** Newest first, unconfirmed first. */
+    async listTxs(address: string, { limit, offset = 0 }: { limit: number; offset?: number }) {
+      const [rows, [total]] = await Promise.all([
+        db
+          .select({
+            txid: transactions.txid,
+            blockHeight: transactions.blockHeight,
+            time: transactions.time,
+            fee: transactions.fee,
+            net: addressTransactions.net,
+          })
+          .from(addressTransactions)
+          .innerJoin(transactions, eq(transactions.txid, addressTransactions.txid))
+          .where(eq(addressTransactions.address, address))
+          .orderBy(
+            sql`${transactions.blockHeight} is null desc`,
+            desc(transactions.blockHeight),
+            desc(transactions.time),
+            asc(transactions.txid),
+          )
+          .limit(limit)
+          .offset(offset),
+        db.select({ n: count() }).from(addressTransactions).where(eq(addressTransactions.address, address)),
+      ]);
+      return { txs: rows satisfies StoredTx[], total: total?.n ?? 0 };
+    },
+  };
+}
+
+/** What the sync reads of every tracked address, and marks as checked. */
+function syncQueries(db: Database) {
+  return {
     /** Watched addresses with their stored balance, and whether any of their txs is unconfirmed. */
     trackedAddresses() {
       return db
@@ -108,17 +196,12 @@ export function createWalletRepository({ db }: { db: Database }) {
           where addresses.address = seen.address and addresses.balance = seen.balance and addresses.tx_count = seen.tx_count`);
       }
     },
+  };
+}
 
-    /** Confirmed txids already stored: paging can stop there. Unconfirmed ones are fetched again. */
-    async confirmedTxids(address: string): Promise<Set<string>> {
-      const rows = await db
-        .select({ txid: transactions.txid })
-        .from(addressTransactions)
-        .innerJoin(transactions, eq(transactions.txid, addressTransactions.txid))
-        .where(and(eq(addressTransactions.address, address), sql`${transactions.blockHeight} is not null`));
-      return new Set(rows.map((r) => r.txid));
-    },
-
+/** Stored first-seen times of confirmed txs, which the sync replaces by their block's. */
+function blockTimeQueries(db: Database) {
+  return {
     /** Up to `limit` heights, newest first, of stored confirmed txs whose time is not yet their block's. */
     async heightsLackingBlockTime(limit: number): Promise<number[]> {
       const rows = await db
@@ -143,63 +226,5 @@ export function createWalletRepository({ db }: { db: Database }) {
       }
       return changed;
     },
-
-    /** Newest first, unconfirmed first. */
-    async listTxs(address: string, { limit, offset = 0 }: { limit: number; offset?: number }) {
-      const [rows, [total]] = await Promise.all([
-        db
-          .select({
-            txid: transactions.txid,
-            blockHeight: transactions.blockHeight,
-            time: transactions.time,
-            fee: transactions.fee,
-            net: addressTransactions.net,
-          })
-          .from(addressTransactions)
-          .innerJoin(transactions, eq(transactions.txid, addressTransactions.txid))
-          .where(eq(addressTransactions.address, address))
-          .orderBy(
-            sql`${transactions.blockHeight} is null desc`,
-            desc(transactions.blockHeight),
-            desc(transactions.time),
-            asc(transactions.txid),
-          )
-          .limit(limit)
-          .offset(offset),
-        db.select({ n: count() }).from(addressTransactions).where(eq(addressTransactions.address, address)),
-      ]);
-      return { txs: rows satisfies StoredTx[], total: total?.n ?? 0 };
-    },
-
-    /**
-     * Remove one server's watch. When no server watches the address any more, its row, its links
-     * and the transactions no other stored address needs go too. Returns the removed watch.
-     */
-    removeWatch(guildId: string, address: string): Promise<WatchRow | undefined> {
-      return db.transaction(async (tx) => {
-        // Lock the address first so a concurrent track of it by another server waits for us.
-        await tx.select().from(addresses).where(eq(addresses.address, address)).for('update');
-        const [removed] = await tx
-          .delete(watches)
-          .where(and(eq(watches.guildId, guildId), eq(watches.address, address)))
-          .returning();
-        if (!removed) return undefined;
-        const [others] = await tx.select({ n: count() }).from(watches).where(eq(watches.address, address));
-        if ((others?.n ?? 0) === 0) {
-          const links = await tx
-            .delete(addressTransactions)
-            .where(eq(addressTransactions.address, address))
-            .returning({ txid: addressTransactions.txid });
-          await tx.delete(addresses).where(eq(addresses.address, address));
-          await deleteOrphanTransactions(
-            tx,
-            links.map((l) => l.txid),
-          );
-        }
-        return removed;
-      });
-    },
   };
 }
-
-export type WalletRepository = ReturnType<typeof createWalletRepository>;
