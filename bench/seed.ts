@@ -16,7 +16,6 @@ export interface SeedAddress {
   address: string;
   balance: bigint;
   txCount: number;
-  totalReceived: bigint;
   txs: SeedTx[];
 }
 
@@ -31,7 +30,6 @@ export function seedFromChain(chain: FakeChain, list: string[]): SeedAddress[] {
       address,
       balance: s.balance,
       txCount: s.nTx,
-      totalReceived: s.totalReceived,
       txs: chain.txsOf(set).map((tx) => ({
         txid: tx.txid,
         blockHeight: tx.block?.height ?? null,
@@ -58,7 +56,6 @@ export async function seedDatabase(db: Database, seed: SeedAddress[], guildId: s
         address: a.address,
         balance: a.balance,
         txCount: a.txCount,
-        totalReceived: a.totalReceived,
         balanceUpdatedAt: at,
         txsUpdatedAt: at,
       })),

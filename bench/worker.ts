@@ -8,7 +8,6 @@ import { pino } from 'pino';
 import { createChainProvider, type ProviderKind } from '../src/chain/providers/index.js';
 import type { ChainProvider } from '../src/chain/provider.js';
 import { openDatabase } from '../src/db/client.js';
-import { createNoticeWriter } from '../src/sync/notices.js';
 import { createSync, type SyncReport } from '../src/sync/sync.js';
 import { createWalletService } from '../src/wallet/service.js';
 import { createBaseline } from './baseline.js';
@@ -143,7 +142,7 @@ async function initOurs({
     getHistory: (address, options) => timed('historyMs', () => real.getHistory(address, options)),
     getTipHeight: (request) => timed('balancesMs', () => real.getTipHeight(request)),
   };
-  const wallet = createWalletService({ db, provider, logger, onChanges: createNoticeWriter() });
+  const wallet = createWalletService({ db, provider, logger });
   const sync = createSync({
     // trackedAddresses() is typed as drizzle's query builder; the sync only awaits it.
     wallet: { ...wallet, trackedAddresses: (() => timed('trackedMs', async () => await wallet.trackedAddresses())) as unknown as typeof wallet.trackedAddresses },

@@ -8,9 +8,9 @@ import { createExplorerLinks } from './discord/render/format.js';
 import type { Logger } from './logger.js';
 import { explainDatabaseFailure } from './startup.js';
 import { createLeaseCoordinator } from './sync/coordinator.js';
-import { createNoticeWriter } from './sync/notices.js';
+import { createNoticeDispatcher, type NoticeDispatcher } from './sync/notice-dispatcher.js';
 import type { NoticeTransport } from './sync/notice-port.js';
-import { createNoticeDispatcher, type NoticeDispatcher } from './sync/outbox.js';
+import { createNoticeSignal } from './sync/notice-signal.js';
 import { type RunOutcome, type ScheduledJob, scheduleJob } from './sync/scheduler.js';
 import { createSettingsService } from './sync/settings.js';
 import { createSync } from './sync/sync.js';
@@ -59,16 +59,16 @@ export async function openCore(config: CoreConfig, logger: Logger): Promise<Core
     requestsPerSecond: { esplora: config.ESPLORA_RPS, 'blockchain-info': config.BLOCKCHAIN_INFO_RPS },
     logger,
   });
-  let dispatcher: NoticeDispatcher | undefined;
+  // Notices are written in the transaction that stores the change; the dispatcher, once started,
+  // hears of them at once.
+  const noticesWritten = createNoticeSignal();
   const wallet = createWalletService({
     db,
     provider,
     logger,
     network: config.NETWORK,
     maxAddressesPerGuild: config.MAX_ADDRESSES_PER_GUILD,
-    // Notices are written in the transaction that stores the change, then delivered.
-    onChanges: createNoticeWriter(),
-    afterChanges: () => dispatcher?.poke(),
+    noticesWritten,
   });
   const settings = createSettingsService({ db });
   const ctx: CommandContext = {
@@ -79,18 +79,19 @@ export async function openCore(config: CoreConfig, logger: Logger): Promise<Core
     logger,
   };
 
-  let job: ScheduledJob | undefined;
+  /** what startBackground started, for stop() to stop */
+  let background: { dispatcher: NoticeDispatcher; job: ScheduledJob } | undefined;
   let stopped = false;
   return {
     database,
     ctx,
     startBackground(transport, { guildId, exceptGuildId } = {}) {
-      if (dispatcher || stopped) return;
+      if (background || stopped) return;
       // Deliver at once what a previous run left pending: Discord dedupes a nonce only for minutes.
-      dispatcher = createNoticeDispatcher({ db, transport, logger, guildId, exceptGuildId });
+      const dispatcher = createNoticeDispatcher({ db, transport, logger, guildId, exceptGuildId, wakeOn: noticesWritten });
       dispatcher.start();
       const sync = createSync({ wallet, provider, logger });
-      job = scheduleJob({
+      const job = scheduleJob({
         name: 'sync',
         cron: config.SYNC_CRON,
         run: async (signal) => void (await sync(signal)),
@@ -100,13 +101,14 @@ export async function openCore(config: CoreConfig, logger: Logger): Promise<Core
         leaseMs: 10_000,
         runAtStart: true,
       });
+      background = { dispatcher, job };
     },
-    syncNow: () => (job ? job.runNow() : Promise.resolve('skipped')),
+    syncNow: () => (background ? background.job.runNow() : Promise.resolve('skipped')),
     async stop() {
       if (stopped) return;
       stopped = true;
-      await job?.stop();
-      await dispatcher?.stop();
+      await background?.job.stop();
+      await background?.dispatcher.stop();
       await database.close();
     },
   };

@@ -33,7 +33,11 @@ export interface AddressHistory {
   balance: AddressBalance;
   /** newest first, unconfirmed first; de-duplicated by txid */
   txs: ChainTx[];
-  /** false when paging stopped early at a txid the caller already had */
+  /**
+   * false when paging stopped early at a txid the caller already had (or at maxTxs). Only a
+   * complete history may remove stored txs it lacks, can be checked to add up to the balance
+   * (validate.ts), and makes a repair fetch pointless (src/wallet/refresh.ts).
+   */
   complete: boolean;
 }
 

@@ -9,7 +9,6 @@ export const addresses = pgTable('addresses', {
   address: text('address').primaryKey(),
   balance: bigint('balance', { mode: 'bigint' }).notNull(),
   txCount: integer('tx_count').notNull(),
-  totalReceived: bigint('total_received', { mode: 'bigint' }).notNull(),
   balanceUpdatedAt: timestamp('balance_updated_at', { withTimezone: true }).notNull(),
   /** when the stored transaction list was last brought up to date */
   txsUpdatedAt: timestamp('txs_updated_at', { withTimezone: true }),

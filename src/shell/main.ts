@@ -10,7 +10,7 @@ import { LockedError } from '../db/lockfile.js';
 import { commands } from '../discord/commands/index.js';
 import { configuredSecrets, createLogger } from '../logger.js';
 import { explainDataDirectoryFailure, reportStartFailure } from '../startup.js';
-import { countUndelivered } from '../sync/outbox.js';
+import { countUndelivered } from '../sync/notice-dispatcher.js';
 import { createTerminalNoticeTransport } from './notices.js';
 import { createShell, SHELL_CHANNEL_ID, SHELL_GUILD_ID } from './session.js';
 import { createTerminal } from './terminal.js';

@@ -1,5 +1,5 @@
 /**
- * The notice port: what the outbox dispatcher (src/sync/outbox.ts) hands a front end to deliver,
+ * The notice port: what the notice dispatcher (src/sync/notice-dispatcher.ts) hands a front end to deliver,
  * and what a delivery can fail with. Discord (src/discord/notices.ts) and the terminal shell
  * (src/shell/notices.ts) implement it without importing the dispatcher.
  */

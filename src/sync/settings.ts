@@ -3,11 +3,11 @@ import type { Database } from '../db/client.js';
 import { retryTransient } from '../db/retry.js';
 import { guildSettings } from '../db/schema.js';
 import { UserError } from '../errors.js';
-import type { Clock } from '../wallet/service.js';
+import type { Now } from '../wallet/service.js';
 
 export interface SettingsDeps {
   db: Database;
-  clock?: Clock;
+  clock?: Now;
 }
 
 /** A server's notice settings as /config shows them; a server that never ran /config has the defaults. */

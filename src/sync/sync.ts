@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { ChainProvider } from '../chain/provider.js';
-import type { WalletService } from '../wallet/service.js';
+import type { Now, WalletService } from '../wallet/service.js';
 
 export interface SyncReport {
   addresses: number;
@@ -55,7 +55,7 @@ export function createSync({
   wallet: WalletService;
   provider: ChainProvider;
   logger: Logger;
-  clock?: () => Date;
+  clock?: Now;
 }) {
   /** the tip, or undefined when the provider cannot say: then every waiting address is read, as it may have confirmed */
   async function tipHeight(signal?: AbortSignal): Promise<number | undefined> {

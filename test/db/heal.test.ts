@@ -3,7 +3,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createBlockchainInfoProvider } from '../../src/chain/providers/blockchain-info.js';
 import { addresses, addressTransactions, guildSettings, notices, transactions, watches } from '../../src/db/schema.js';
-import { createNoticeWriter, noticeNonce } from '../../src/sync/notices.js';
+import { noticeNonce } from '../../src/sync/notice-writer.js';
 import { createSync } from '../../src/sync/sync.js';
 import { createWalletService, type WalletService } from '../../src/wallet/service.js';
 import { type BlockchainInfoFake, FakeChain, type FakeTx, startBlockchainInfoFake } from '../fakes/chain/index.js';
@@ -37,7 +37,7 @@ describe.each(testBackends())('healing wrong stored rows on %s', (backend) => {
     chain = new FakeChain();
     api = await startBlockchainInfoFake({ chain });
     const provider = createBlockchainInfoProvider({ baseUrl: api.url });
-    wallet = createWalletService({ db: database.db, provider, logger, onChanges: createNoticeWriter() });
+    wallet = createWalletService({ db: database.db, provider, logger });
     sync = createSync({ wallet, provider, logger });
     return () => api.close();
   });

@@ -9,7 +9,6 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createBlockchainInfoProvider } from '../../src/chain/providers/blockchain-info.js';
 import type { Database } from '../../src/db/client.js';
 import { isTransientDatabaseError, retryTransient } from '../../src/db/retry.js';
-import { createNoticeWriter } from '../../src/sync/notices.js';
 import { createSettingsService } from '../../src/sync/settings.js';
 import { createWalletService, type WalletService } from '../../src/wallet/service.js';
 import { type BlockchainInfoFake, FakeChain, startBlockchainInfoFake } from '../fakes/chain/index.js';
@@ -100,13 +99,13 @@ describe.each(testBackends())('a write that loses its connection, on %s', (backe
       db: flaky,
       provider: createBlockchainInfoProvider({ baseUrl: api.url, logger }),
       logger,
-      onChanges: createNoticeWriter(),
     });
     await createSettingsService({ db: real }).setChannel(guildId, '500000000000000001');
     return () => api.close();
   });
 
-  const watchOf = (address: string) => wallet.list({ guildId }).then((ws) => ws.find((w) => w.address === address));
+  const watchOf = (address: string) =>
+    wallet.listPage({ guildId, limit: 1_000, offset: 0 }).then(({ watches }) => watches.find((w) => w.address === address));
 
   for (const when of ['fail before commit', 'fail after commit'] as const) {
     it(`tracks, and says so, when the store's connection is lost (${when.replace('fail ', '')})`, async () => {

@@ -1,17 +1,18 @@
 import { createHash } from 'node:crypto';
 import { asc, eq, inArray } from 'drizzle-orm';
+import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { AddressHistory, ChainTx } from '../../src/chain/provider.js';
 import { addresses, guildSettings, notices } from '../../src/db/schema.js';
-import { BURST_SIZE, createNoticeWriter, noticeNonce } from '../../src/sync/notices.js';
-import { createWalletRepository, type NewWatch, type WalletRepository } from '../../src/wallet/repository.js';
+import { BURST_SIZE, noticeNonce } from '../../src/sync/notice-writer.js';
+import { type ApplyHistory, createApplyHistory } from '../../src/wallet/apply-history.js';
+import type { NewWatch } from '../../src/wallet/history-rows.js';
 import { testAddress } from '../support/addresses.js';
 import { createTestDatabase, testBackends } from '../support/database.js';
 
 describe.each(testBackends())('notice writer on %s', (backend) => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
-  let repo: WalletRepository;
-  const writer = createNoticeWriter();
+  let apply: ApplyHistory;
   // One database for the file: each test works in servers, addresses and transactions of its own.
   let guilds = 0;
   let seed = 0;
@@ -26,7 +27,7 @@ describe.each(testBackends())('notice writer on %s', (backend) => {
     await database?.close();
   });
   beforeEach(() => {
-    repo = createWalletRepository({ db: database.db });
+    apply = createApplyHistory({ db: database.db, logger: pino({ level: 'silent' }) });
   });
 
   const fresh = () => testAddress(`notices-${++seed}`);
@@ -68,9 +69,8 @@ describe.each(testBackends())('notice writer on %s', (backend) => {
     };
   }
 
-  /** A sync (or a /track, with `watch`) storing `txs` as the address's history, with the writer attached. */
-  const store = (address: string, txs: ChainTx[], watch?: NewWatch) =>
-    repo.storeHistory(historyOf(address, txs), tick(), watch ? { watch, onChanges: writer } : { onChanges: writer });
+  /** A sync (or a /track, with `watch`) applying `txs` as the address's history: the notices are part of it. */
+  const store = (address: string, txs: ChainTx[], watch?: NewWatch) => apply(historyOf(address, txs), { at: tick(), watch });
 
   const track = (guild: { guildId: string }, address: string, txs: ChainTx[], label: string | null = null) =>
     store(address, txs, { guildId: guild.guildId, label, addedBy: '200000000000000001' });
@@ -435,17 +435,14 @@ describe.each(testBackends())('notice writer on %s', (backend) => {
     const address = fresh();
     await track(a, address, []);
     const lost = tx(1_000n);
-    const failed = await repo
-      .storeHistory(historyOf(address, [lost]), tick(), {
-        onChanges: async (t, changes, at) => {
-          await writer(t, changes, at);
-          throw new Error('the process died here');
-        },
-      })
-      .then(
-        () => undefined,
-        (e: unknown) => e,
-      );
+    // A /track of it by another server, whose label was taken meanwhile: the watch is inserted
+    // after the notices are written, and its unique violation rolls the whole change back.
+    const c = await server();
+    await track(c, fresh(), [], 'taken');
+    const failed = await apply(historyOf(address, [lost]), { at: tick(), watch: { guildId: c.guildId, label: 'taken', addedBy: '200000000000000001' } }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(failed).toBeInstanceOf(Error);
     expect(await noticesOf({ address })).toEqual([]);
     expect((await database.db.select().from(addresses).where(eq(addresses.address, address)))[0]!.balance).toBe(0n);

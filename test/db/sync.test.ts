@@ -3,7 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createBlockchainInfoProvider } from '../../src/chain/providers/blockchain-info.js';
 import { addresses, addressTransactions, transactions, watches } from '../../src/db/schema.js';
 import { BLOCK_TIMES_PER_PASS, createSync, UNCONFIRMED_RECHECK_MS } from '../../src/sync/sync.js';
-import { createWalletRepository } from '../../src/wallet/repository.js';
+import { createApplyHistory } from '../../src/wallet/apply-history.js';
 import { createWalletService, type WalletService } from '../../src/wallet/service.js';
 import { type BlockchainInfoFake, FakeChain, startBlockchainInfoFake } from '../fakes/chain/index.js';
 import { testAddress } from '../support/addresses.js';
@@ -150,7 +150,7 @@ describe.each(testBackends())('sync cost on %s', (backend) => {
     await sync();
     const view = await wallet.balance({ guildId: `g${guild}`, address: address! });
     expect(view.asOf).toEqual(now);
-    const [listed] = await wallet.list({ guildId: `g${guild}` });
+    const [listed] = (await wallet.listPage({ guildId: `g${guild}`, limit: 1_000, offset: 0 })).watches;
     expect(listed!.balanceUpdatedAt).toEqual(now);
   });
 
@@ -203,7 +203,7 @@ describe.each(testBackends())('sync cost on %s', (backend) => {
     const unprimed = createBlockchainInfoProvider({ baseUrl: api.url });
     const history = await unprimed.getHistory(address);
     expect(history.txs.filter((t) => !t.timeIsBlockTime)).toHaveLength(7);
-    await createWalletRepository({ db: database.db }).storeHistory(history, now, { scope: 'complete' });
+    await createApplyHistory({ db: database.db, logger })(history, { at: now, scope: 'complete' });
     expect(await shown()).toEqual(newestFirst.map(blockTime));
   });
 

@@ -10,7 +10,7 @@
 import { and, count, eq, isNull, lt } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addresses, addressTransactions, notices, transactions } from '../../src/db/schema.js';
-import { noticeNonce } from '../../src/sync/notices.js';
+import { noticeNonce } from '../../src/sync/notice-writer.js';
 import type { FakeTx } from '../fakes/chain/index.js';
 import type { FakeGuild, FakeMessage } from '../fakes/discord.js';
 import { testAddress } from '../support/addresses.js';

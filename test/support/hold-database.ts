@@ -7,7 +7,7 @@ if (!url) throw new Error('usage: hold-database.ts DATABASE_URL');
 const handle = await openDatabase(url);
 await handle.db
   .insert(addresses)
-  .values({ address: `bc1q${process.pid}`, balance: 1n, txCount: 1, totalReceived: 1n, balanceUpdatedAt: new Date() });
+  .values({ address: `bc1q${process.pid}`, balance: 1n, txCount: 1, balanceUpdatedAt: new Date() });
 process.stdout.write('ready\n');
 process.on('SIGTERM', () => void handle.close().then(() => process.exit(0)));
 setInterval(() => {}, 60_000);

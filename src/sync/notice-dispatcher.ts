@@ -4,6 +4,7 @@ import type { Database } from '../db/client.js';
 import { retryTransient } from '../db/retry.js';
 import { notices } from '../db/schema.js';
 import { DeliveryError, type Notice, type NoticeTransport } from './notice-port.js';
+import type { NoticeSignal } from './notice-signal.js';
 import { createSettingsService } from './settings.js';
 
 export interface DispatcherOptions {
@@ -24,6 +25,8 @@ export interface DispatcherOptions {
   guildId?: string;
   /** Deliver every server's notices but this one's: the Discord bot leaves the shell's alone. */
   exceptGuildId?: string;
+  /** told when notices were written: a started dispatcher looks at once (see poke) */
+  wakeOn?: NoticeSignal;
 }
 
 const defaultBackoff = (attempt: number) => {
@@ -46,6 +49,7 @@ export function createNoticeDispatcher({
   backoffMs = defaultBackoff,
   guildId,
   exceptGuildId,
+  wakeOn,
 }: DispatcherOptions) {
   const settings = createSettingsService({ db });
   let running = false;
@@ -54,6 +58,7 @@ export function createNoticeDispatcher({
   let loop: Promise<void> | undefined;
   let wake: (() => void) | undefined;
   let poked = false;
+  let stopListening: (() => void) | undefined;
 
   /** Claim due notices: not failed, not up to date, not claimed by a live dispatcher. */
   async function claim(): Promise<(Notice & { attempts: number })[]> {
@@ -206,6 +211,12 @@ export function createNoticeDispatcher({
     }
   }
 
+  /** Something was written: look now rather than at the next poll. */
+  function poke() {
+    poked = true;
+    wake?.();
+  }
+
   return {
     deliverDue,
     /** Start delivering at once (pending notices from before a restart included), then keep polling. */
@@ -213,16 +224,14 @@ export function createNoticeDispatcher({
       if (running) return;
       running = true;
       started = true;
+      stopListening = wakeOn?.listen(poke);
       loop = run();
     },
-    /** Something was written: look now rather than at the next poll. */
-    poke() {
-      poked = true;
-      wake?.();
-    },
+    poke,
     /** Finish the notice in hand, then stop; undelivered notices stay pending for the next start. */
     async stop() {
       running = false;
+      stopListening?.();
       wake?.();
       await loop;
     },

@@ -3,7 +3,7 @@ import { and, eq, inArray, isNotNull, type SQL, sql } from 'drizzle-orm';
 import type { ChainTx } from '../chain/provider.js';
 import type { Database } from '../db/client.js';
 import { guildSettings, type NoticePayload, notices, watches } from '../db/schema.js';
-import type { AddressChanges, OnChanges } from '../wallet/repository.js';
+import type { AddressChanges } from '../wallet/history-diff.js';
 
 /** More new transactions than this for one address in one store become one summary notice. */
 export const BURST_SIZE = 5;
@@ -22,85 +22,81 @@ export function noticeNonce(parts: string[]): string {
  * of existing notices when their transaction confirms, leaves the mempool, or turns out never to
  * have been the address's (stored from a wrong answer, removed when the chain said otherwise).
  */
-export function createNoticeWriter({ burstSize = BURST_SIZE } = {}): OnChanges {
-  return async (tx, changes, at) => {
-    if (changes.confirmed.length) await markConfirmed(tx, changes.confirmed);
-    if (changes.vanished.length) await markVanished(tx, changes);
-    if (changes.removed.length) await markRemoved(tx, changes);
-    // A newly stored address is a baseline: its history is not news to anyone.
-    if (changes.isNewAddress) return;
-    const back = [...changes.added, ...changes.restored];
-    if (back.length) await markReturned(tx, changes.address, back);
-    const moving = changes.added.filter((t) => t.net !== 0n);
-    if (!moving.length) return;
+export async function writeNotices(tx: Database, changes: AddressChanges, at: Date): Promise<void> {
+  if (changes.confirmed.length) await markConfirmed(tx, changes.confirmed);
+  if (changes.vanished.length) await markVanished(tx, changes);
+  if (changes.removed.length) await markRemoved(tx, changes);
+  // A newly stored address is a baseline: its history is not news to anyone.
+  if (changes.isNewAddress) return;
+  const back = [...changes.added, ...changes.restored];
+  if (back.length) await markReturned(tx, changes.address, back);
+  const moving = changes.added.filter((t) => t.net !== 0n);
+  if (!moving.length) return;
+  const rows = announcements(await audienceOf(tx, changes.address), changes, moving, at);
+  // A transaction already announced to a server (seen through another of its addresses, or by
+  // a concurrent sync) is not announced again: the unique (server, txid) index says so.
+  // Due by the database's clock, the one the dispatcher compares with: a process whose clock runs
+  // ahead must not hold its notices back.
+  if (rows.length) await tx.insert(notices).values(rows.map((r) => ({ ...r, nextAttemptAt: sql`now()` }))).onConflictDoNothing();
+}
 
-    const audience = await tx
-      .select({
-        guildId: watches.guildId,
-        label: watches.label,
-        channelId: guildSettings.channelId,
-        threshold: guildSettings.thresholdSats,
-      })
-      .from(watches)
-      .innerJoin(guildSettings, and(eq(guildSettings.guildId, watches.guildId), isNotNull(guildSettings.channelId)))
-      .where(eq(watches.address, changes.address));
+type NewNotice = Omit<typeof notices.$inferInsert, 'nextAttemptAt'>;
+type Audience = Awaited<ReturnType<typeof audienceOf>>;
 
-    const balanceAfter = runningBalances(changes.balance, moving);
-    const rows: Omit<typeof notices.$inferInsert, 'nextAttemptAt'>[] = [];
-    for (const server of audience) {
-      const worth = moving.filter((t) => abs(t.net) >= server.threshold);
-      if (!worth.length) continue;
-      const base = {
-        guildId: server.guildId,
-        channelId: server.channelId!,
-        address: changes.address,
-        createdAt: at,
-      };
-      if (worth.length > burstSize) {
-        const net = worth.reduce((sum, t) => sum + t.net, 0n);
-        rows.push({
-          ...base,
-          kind: 'burst',
-          txid: null,
-          nonce: noticeNonce([server.guildId, changes.address, 'burst', ...worth.map((t) => t.txid)]),
-          payload: {
-            label: server.label,
-            address: changes.address,
-            net: String(net),
-            balanceAfter: String(changes.balance),
-            count: worth.length,
-            time: at.toISOString(),
-          },
-        });
-        continue;
-      }
-      for (const t of worth) {
-        rows.push({
-          ...base,
-          kind: 'tx',
-          txid: t.txid,
-          nonce: noticeNonce([server.guildId, t.txid]),
-          payload: {
-            label: server.label,
-            address: changes.address,
-            net: String(t.net),
-            balanceAfter: String(balanceAfter.get(t.txid)),
-            fee: String(t.fee),
-            status: t.blockHeight === null ? 'unconfirmed' : 'confirmed',
-            blockHeight: t.blockHeight,
-            time: t.time.toISOString(),
-          },
-        });
-      }
+/** The servers that watch the address and have a notice channel, with what each wants to hear. */
+function audienceOf(tx: Database, address: string) {
+  return tx
+    .select({
+      guildId: watches.guildId,
+      label: watches.label,
+      channelId: guildSettings.channelId,
+      threshold: guildSettings.thresholdSats,
+    })
+    .from(watches)
+    .innerJoin(guildSettings, and(eq(guildSettings.guildId, watches.guildId), isNotNull(guildSettings.channelId)))
+    .where(eq(watches.address, address));
+}
+
+/** The new notices of `moving` (newest first) for each server over its threshold, oldest first. */
+function announcements(audience: Audience, changes: AddressChanges, moving: ChainTx[], at: Date): NewNotice[] {
+  const balanceAfter = runningBalances(changes.balance, moving);
+  const rows: NewNotice[] = [];
+  for (const server of audience) {
+    const worth = moving.filter((t) => abs(t.net) >= server.threshold);
+    if (!worth.length) continue;
+    const base = { guildId: server.guildId, channelId: server.channelId!, address: changes.address, createdAt: at };
+    if (worth.length > BURST_SIZE) {
+      const net = worth.reduce((sum, t) => sum + t.net, 0n);
+      rows.push({
+        ...base,
+        kind: 'burst',
+        txid: null,
+        nonce: noticeNonce([server.guildId, changes.address, 'burst', ...worth.map((t) => t.txid)]),
+        payload: { label: server.label, address: changes.address, net: String(net), balanceAfter: String(changes.balance), count: worth.length, time: at.toISOString() },
+      });
+      continue;
     }
-    // Oldest first, so a channel reads in the order things happened.
-    rows.reverse();
-    // A transaction already announced to a server (seen through another of its addresses, or by
-    // a concurrent sync) is not announced again: the unique (server, txid) index says so.
-    // Due by the database's clock, the one the dispatcher compares with: a process whose clock runs
-    // ahead must not hold its notices back.
-    if (rows.length) await tx.insert(notices).values(rows.map((r) => ({ ...r, nextAttemptAt: sql`now()` }))).onConflictDoNothing();
-  };
+    for (const t of worth) {
+      rows.push({
+        ...base,
+        kind: 'tx',
+        txid: t.txid,
+        nonce: noticeNonce([server.guildId, t.txid]),
+        payload: {
+          label: server.label,
+          address: changes.address,
+          net: String(t.net),
+          balanceAfter: String(balanceAfter.get(t.txid)),
+          fee: String(t.fee),
+          status: t.blockHeight === null ? 'unconfirmed' : 'confirmed',
+          blockHeight: t.blockHeight,
+          time: t.time.toISOString(),
+        },
+      });
+    }
+  }
+  // Oldest first, so a channel reads in the order things happened.
+  return rows.reverse();
 }
 
 /** The balance right after each new transaction, walking back from the balance now. */
