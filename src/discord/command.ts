@@ -7,20 +7,11 @@ import {
 } from 'discord.js';
 import { UserError } from '../errors.js';
 import { withoutForbidden } from '../text.js';
-import type { Logger } from 'pino';
-import type { SettingsService } from '../sync/settings.js';
-import type { WalletService } from '../wallet/service.js';
-import { type ExplorerLinks, shortAddress } from './render/format.js';
+import type { CommandContext } from '../commands/context.js';
+import { shortAddress } from './render/format.js';
 
-/** What every handler may use: the use cases and how to render, never the database or a provider. */
-export interface CommandContext {
-  wallet: WalletService;
-  settings: SettingsService;
-  links: ExplorerLinks;
-  /** the data service that answered last (failover may switch), for "Live from …" */
-  providerName: () => string;
-  logger: Logger;
-}
+/** What every handler may use; it lives beside the pipeline, which core builds it for. */
+export type { CommandContext } from '../commands/context.js';
 
 export interface CommandReply {
   content?: string;
