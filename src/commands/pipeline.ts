@@ -1,4 +1,4 @@
-import { isUserError, UserError } from '../errors.js';
+import { command as commandPart, isUserError, UserError, words } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Command, CommandContext, CommandReply, CommandRequest } from '../discord/command.js';
 
@@ -117,12 +117,12 @@ class TimeoutError extends UserError {}
  * `verifyWith` shows which.
  */
 function createTimeoutError(command: Command): TimeoutError {
-  const name = `\`/${command.definition.name}\``;
+  const name = commandPart(command.definition.name);
   const why = 'the database or the Bitcoin data service is not answering right now';
   return new TimeoutError(
     'unavailable',
     command.verifyWith
-      ? `${name} did not finish: ${why}, so whether it went through is unknown. In a minute, check with \`${command.verifyWith}\` before trying again.`
-      : `${name} did not finish: ${why}. Try again in a minute.`,
+      ? words`${name} did not finish: ${why}, so whether it went through is unknown. In a minute, check with ${commandPart(command.verifyWith)} before trying again.`
+      : words`${name} did not finish: ${why}. Try again in a minute.`,
   );
 }

@@ -5,7 +5,7 @@ import {
   ApplicationCommandOptionType,
   type RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from 'discord.js';
-import { UserError } from '../errors.js';
+import { UserError, value, words } from '../errors.js';
 import { withoutForbidden } from '../text.js';
 import type { CommandContext } from '../commands/context.js';
 import { shortAddress } from './render/format.js';
@@ -58,9 +58,9 @@ export interface AutocompleteRequest {
 }
 
 /** A required option: Discord enforces it, the shell may not, so say which is missing. */
-export function required<T>(value: T | null, name: string): T {
-  if (value === null || value === undefined) throw new UserError('invalid_input', `The option \`${name}\` is required.`);
-  return value;
+export function required<T>(given: T | null, name: string): T {
+  if (given === null || given === undefined) throw new UserError('invalid_input', words`The option ${value(name)} is required.`);
+  return given;
 }
 
 export interface Command {
@@ -78,7 +78,8 @@ export interface Command {
    */
   check?(request: CommandRequest, ctx: CommandContext): void | Promise<void>;
   /**
-   * For a command that changes stored data: the command that shows whether a run went through.
+   * For a command that changes stored data: the command (name and any subcommand, no slash: each
+   * front end writes it its own way) that shows whether a run went through.
    * A run given up on (the database not answering) can then only say "unknown, check with …";
    * without it, a run given up on changed nothing.
    */

@@ -4,6 +4,7 @@ import type { Logger } from '../logger.js';
 import type { Acknowledgement } from './acknowledge.js';
 import type { CommandReply } from './command.js';
 import type { PageButtons } from './paging.js';
+import { renderSaid } from './render/said.js';
 import { isTooLate } from './too-late.js';
 
 /** Labels and addresses are user input: no reply of ours ever pings anyone. */
@@ -35,7 +36,7 @@ export function createDiscordFrontEnd(
       failPrivately(
         interaction,
         ack,
-        failure.kind === 'refused' ? failure.error.message : `Something went wrong on our side (ref \`${interaction.id}\`). Please try again.`,
+        failure.kind === 'refused' ? renderSaid(failure.error.said) : `Something went wrong on our side (ref \`${interaction.id}\`). Please try again.`,
         log,
       ),
     expired: isTooLate,

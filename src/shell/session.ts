@@ -5,7 +5,7 @@ import { type FrontEnd, runCommand } from '../commands/pipeline.js';
 import type { Command, CommandContext } from '../discord/command.js';
 import type { RunOutcome } from '../sync/scheduler.js';
 import { commandOptions, type ParsedCommand, ParseError, parseCommand, tokenize } from './parse.js';
-import { renderPage, renderReply, simplifyMarkdown } from './render.js';
+import { renderPage, renderReply, renderSaid } from './render.js';
 
 /** The one server, channel and member the shell plays: the database knows them like any other. */
 export { SHELL_GUILD_ID };
@@ -64,7 +64,7 @@ export function createShell({ commands, ctx, print, syncNow, undelivered }: Shel
         paged = reply.page && where ? { parsed, ...reply.page } : undefined;
       },
       async fail(failure) {
-        if (failure.kind === 'refused') print(simplifyMarkdown(failure.error.message));
+        if (failure.kind === 'refused') print(renderSaid(failure.error.said));
         else print(unexpectedLine(failure.error));
       },
     };
