@@ -66,14 +66,15 @@ export function required<T>(given: T | null, name: string): T {
 export interface Command {
   definition: RESTPostAPIChatInputApplicationCommandsJSONBody;
   /**
-   * 'public' when the handler may call the network: the dispatcher acknowledges within Discord's
-   * 3 seconds and the handler's answer edits that reply. false for answers from the database only:
-   * they answer at once, unless the database is slow, when the dispatcher defers them too.
+   * 'public' when the handler may call the network: the pipeline (src/commands/pipeline.ts) has
+   * the front end defer, which Discord shows as "thinking…" within its 3 seconds, and the answer
+   * edits that reply. false for answers from the database only: they answer at once, unless the
+   * database is slow, when the pipeline defers them too.
    */
   defer: 'public' | false;
   /**
    * Quick checks (no network: parsing, the database at most), run before deferring so that their
-   * errors stay private and come at once. Front ends await it; the Discord one defers anyway when
+   * errors stay private and come at once. The pipeline awaits it; on Discord it defers anyway when
    * they take long (a slow database), and their errors then follow up privately.
    */
   check?(request: CommandRequest, ctx: CommandContext): void | Promise<void>;
