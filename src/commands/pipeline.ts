@@ -1,6 +1,7 @@
 import { command as commandPart, isUserError, UserError, words } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { Command, CommandContext, CommandReply, CommandRequest } from '../discord/command.js';
+import type { Command, CommandReply, CommandRequest } from '../discord/command.js';
+import type { CommandContext } from './context.js';
 
 /**
  * What the pipeline needs of a front end (a Discord slash command, a Discord page button, the
