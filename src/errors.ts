@@ -1,6 +1,7 @@
 // Labels in these messages are shown as the replies show them: as plain text, whatever they hold.
+// No markdown and no slash: each front end renders the parts (src/discord/render/said.ts, src/shell/render.ts).
 import type { ProviderFailure } from './chain/provider.js';
-import { escapeMarkdown, withoutForbidden } from './text.js';
+import { withoutForbidden } from './text.js';
 
 /**
  * Expected failures: each has a stable code and a message written for the person who typed the
@@ -19,14 +20,47 @@ export type UserErrorCode =
   /** a command that did not finish in time (the database or a provider not answering) */
   | 'unavailable';
 
+/**
+ * A piece of what a user is told: plain words, or a thing each front end marks its own way
+ * (Discord as inline code, bold and a slash command; the shell as plain text and its own syntax).
+ */
+export type Said =
+  | string
+  /** shown as typed: an address, an amount, a character */
+  | { readonly value: string }
+  /** a name that stands out: a label, a permission */
+  | { readonly name: string }
+  /** a command worth running next, by its name and any subcommand: `addresses`, `config show` */
+  | { readonly command: string };
+
+export const value = (text: string): Said => ({ value: text });
+export const named = (text: string): Said => ({ name: text });
+export const command = (nameAndSubcommand: string): Said => ({ command: nameAndSubcommand });
+
+/** `words\`${value(input)} is not valid\``: a message as its parts, plain words between them. */
+export function words(strings: TemplateStringsArray, ...parts: Said[]): Said[] {
+  return strings.flatMap((text, i) => (i < parts.length ? [text, parts[i]!] : [text])).filter((part) => part !== '');
+}
+
+/** The parts as plain words, for logs: the front ends render `said` themselves. */
+export function plainWords(said: readonly Said[]): string {
+  return said
+    .map((part) => (typeof part === 'string' ? part : 'value' in part ? part.value : 'name' in part ? part.name : `the ${part.command} command`))
+    .join('');
+}
+
 export class UserError extends Error {
   override readonly name = 'UserError';
+  /** what the user is told, for the front end to render */
+  readonly said: readonly Said[];
   constructor(
     readonly code: UserErrorCode,
-    message: string,
+    said: string | readonly Said[],
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    const parts = typeof said === 'string' ? [said] : said;
+    super(plainWords(parts), options);
+    this.said = parts;
   }
 }
 
@@ -38,7 +72,7 @@ export class InvalidAddressError extends UserError {
     readonly input: string,
     readonly reason: string,
   ) {
-    super('invalid_address', `\`${truncate(input, 100)}\` is not a valid Bitcoin address (${reason}). Check it for typos and paste it again.`);
+    super('invalid_address', words`${value(shorten(input, 100))} is not a valid Bitcoin address (${reason}). Check it for typos and paste it again.`);
   }
 }
 
@@ -49,32 +83,31 @@ export const createUnknownAddressOrLabelError = (input: string, addressProblem: 
   new UserError(
     'unknown_address',
     addressProblem
-      ? `\`${truncate(input, 100)}\` is neither a valid Bitcoin address (${addressProblem}) nor a label in this server. Check it for typos, or see this server's labels with \`/addresses\`.`
-      : `\`${truncate(input, 100)}\` is neither a Bitcoin address nor a label in this server. See this server's labels with \`/addresses\`, or paste the full address.`,
+      ? words`${value(shorten(input, 100))} is neither a valid Bitcoin address (${addressProblem}) nor a label in this server. Check it for typos, or see this server's labels with ${command('addresses')}.`
+      : words`${value(shorten(input, 100))} is neither a Bitcoin address nor a label in this server. See this server's labels with ${command('addresses')}, or paste the full address.`,
   );
 
 export const createInvalidAmountError = (input: string, reason: string) =>
-  new UserError(
-    'invalid_input',
-    `\`${truncate(input, 40)}\` is not a valid BTC amount (${reason}). Write it in BTC like \`0.0012\`.`,
-  );
+  new UserError('invalid_input', words`${value(shorten(input, 40))} is not a valid BTC amount (${reason}). Write it in BTC like ${value('0.0012')}.`);
 
 export const createNotTrackedError = (address: string) =>
   new UserError(
     'not_tracked',
-    `\`${address}\` is not tracked in this server. Use \`/addresses\` to see what is, or \`/track\` to add it.`,
+    words`${value(address)} is not tracked in this server. Use ${command('addresses')} to see what is, or ${command('track')} to add it.`,
   );
 
 export const createAlreadyTrackedError = (address: string, label: string | null) =>
   new UserError(
     'already_tracked',
-    `\`${address}\` is already tracked in this server${label ? ` as **${escapeMarkdown(label)}**` : ''}. Use \`/balance\` to see it.`,
+    label
+      ? words`${value(address)} is already tracked in this server as ${named(withoutForbidden(label))}. Use ${command('balance')} to see it.`
+      : words`${value(address)} is already tracked in this server. Use ${command('balance')} to see it.`,
   );
 
 export const createLabelTakenError = (label: string, address: string) =>
   new UserError(
     'label_taken',
-    `The label **${escapeMarkdown(label)}** is already used for \`${address}\` in this server. Pick another label.`,
+    words`The label ${named(withoutForbidden(label))} is already used for ${value(address)} in this server. Pick another label.`,
   );
 
 /** Whether the command would have changed something: only then is "Nothing was changed" news. */
@@ -111,7 +144,7 @@ export const createProviderRateLimitedError = (
 export const createTooManyAddressesError = (max: number) =>
   new UserError(
     'limit_reached',
-    `This server already tracks ${max.toLocaleString('en-US')} ${max === 1 ? 'address' : 'addresses'}, the most it may (MAX_ADDRESSES_PER_GUILD). Untrack one first with \`/untrack\`, or ask whoever runs satbell to raise the limit.`,
+    words`This server already tracks ${max.toLocaleString('en-US')} ${max === 1 ? 'address' : 'addresses'}, the most it may (MAX_ADDRESSES_PER_GUILD). Untrack one first with ${command('untrack')}, or ask whoever runs satbell to raise the limit.`,
   );
 
 /** A wait as people say it: `8 s`, `2 minutes`; rounded up, so that "try again" after it works. */
@@ -122,14 +155,14 @@ export function formatWait(ms: number): string {
   return `${minutes} minutes`;
 }
 
-export const createMissingPermissionError = (command: string, permission: string) =>
+export const createMissingPermissionError = (commandName: string, permission: string) =>
   new UserError(
     'missing_permission',
-    `\`/${command}\` is for members with the **${permission}** permission. Ask a server admin to run it.`,
+    words`${command(commandName)} is for members with the ${named(permission)} permission. Ask a server admin to run it.`,
   );
 
-/** User input shown back inside inline code: shortened, unable to close the code span, and without invisible characters. */
-function truncate(text: string, max: number): string {
-  const safe = withoutForbidden(text).replace(/`/g, "'").replace(/\s+/g, ' ');
+/** User input shown back: on one line, shortened, and without invisible characters. */
+function shorten(text: string, max: number): string {
+  const safe = withoutForbidden(text).replace(/\s+/g, ' ');
   return safe.length <= max ? safe : `${safe.slice(0, max - 1)}…`;
 }

@@ -5,22 +5,13 @@ import {
   ApplicationCommandOptionType,
   type RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from 'discord.js';
-import { UserError } from '../errors.js';
+import { UserError, value, words } from '../errors.js';
 import { withoutForbidden } from '../text.js';
-import type { Logger } from 'pino';
-import type { SettingsService } from '../sync/settings.js';
-import type { WalletService } from '../wallet/service.js';
-import { type ExplorerLinks, shortAddress } from './render/format.js';
+import type { CommandContext } from '../commands/context.js';
+import { shortAddress } from './render/format.js';
 
-/** What every handler may use: the use cases and how to render, never the database or a provider. */
-export interface CommandContext {
-  wallet: WalletService;
-  settings: SettingsService;
-  links: ExplorerLinks;
-  /** the data service that answered last (failover may switch), for "Live from …" */
-  providerName: () => string;
-  logger: Logger;
-}
+/** What every handler may use; it lives beside the pipeline, which core builds it for. */
+export type { CommandContext } from '../commands/context.js';
 
 export interface CommandReply {
   content?: string;
@@ -67,27 +58,29 @@ export interface AutocompleteRequest {
 }
 
 /** A required option: Discord enforces it, the shell may not, so say which is missing. */
-export function required<T>(value: T | null, name: string): T {
-  if (value === null || value === undefined) throw new UserError('invalid_input', `The option \`${name}\` is required.`);
-  return value;
+export function required<T>(given: T | null, name: string): T {
+  if (given === null || given === undefined) throw new UserError('invalid_input', words`The option ${value(name)} is required.`);
+  return given;
 }
 
 export interface Command {
   definition: RESTPostAPIChatInputApplicationCommandsJSONBody;
   /**
-   * 'public' when the handler may call the network: the dispatcher acknowledges within Discord's
-   * 3 seconds and the handler's answer edits that reply. false for answers from the database only:
-   * they answer at once, unless the database is slow, when the dispatcher defers them too.
+   * 'public' when the handler may call the network: the pipeline (src/commands/pipeline.ts) has
+   * the front end defer, which Discord shows as "thinking…" within its 3 seconds, and the answer
+   * edits that reply. false for answers from the database only: they answer at once, unless the
+   * database is slow, when the pipeline defers them too.
    */
   defer: 'public' | false;
   /**
    * Quick checks (no network: parsing, the database at most), run before deferring so that their
-   * errors stay private and come at once. Front ends await it; the Discord one defers anyway when
+   * errors stay private and come at once. The pipeline awaits it; on Discord it defers anyway when
    * they take long (a slow database), and their errors then follow up privately.
    */
   check?(request: CommandRequest, ctx: CommandContext): void | Promise<void>;
   /**
-   * For a command that changes stored data: the command that shows whether a run went through.
+   * For a command that changes stored data: the command (name and any subcommand, no slash: each
+   * front end writes it its own way) that shows whether a run went through.
    * A run given up on (the database not answering) can then only say "unknown, check with …";
    * without it, a run given up on changed nothing.
    */

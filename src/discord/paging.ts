@@ -75,9 +75,9 @@ export function createPaging({ idleMs = DEFAULT_PAGE_IDLE_MS, logger }: { idleMs
 
   return {
     /** The buttons for a reply to a typed command; a paged reply opens a session for them. */
-    open(command: Command, request: CommandRequest, interaction: ChatInputCommandInteraction, reply: CommandReply): PageButtons {
+    open(command: Command, request: Omit<CommandRequest, 'progress'>, interaction: ChatInputCommandInteraction, reply: CommandReply): PageButtons {
       if (!paged(reply)) return [];
-      const { page: _page, progress: _progress, ...asked } = request;
+      const { page: _page, ...asked } = request;
       const session: PageSession = { id: randomBytes(6).toString('base64url'), command, request: asked, latest: interaction };
       sessions.set(session.id, session);
       arm(session);

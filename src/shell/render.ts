@@ -1,5 +1,7 @@
 import type { APIEmbed } from 'discord.js';
 import type { CommandReply } from '../discord/command.js';
+import type { Said } from '../errors.js';
+import { withoutForbidden } from '../text.js';
 
 /**
  * Replies and notices as terminal text: the very embeds Discord shows, with Discord's markdown
@@ -38,6 +40,18 @@ export function renderEmbed(embed: APIEmbed, options: TextOptions = {}): string 
   if (footer.length) body.push(footer.join(' · '));
   const indented = body.join('\n').replace(/^(?=.)/gm, '  ');
   return embed.title ? `${md(embed.title)}${indented ? `\n${indented}` : ''}` : indented;
+}
+
+/** What a user is told, as terminal text: values and names as they are, commands as typed here. */
+export function renderSaid(said: readonly Said[]): string {
+  return said
+    .map((part) => {
+      if (typeof part === 'string') return part;
+      if ('value' in part) return part.value;
+      if ('name' in part) return withoutForbidden(part.name);
+      return `/${part.command}`;
+    })
+    .join('');
 }
 
 /** Where a paged reply is, and how to move: `page 2 of 14 — type next or prev`. Empty for one page. */

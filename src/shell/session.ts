@@ -1,11 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PermissionsBitField } from 'discord.js';
 import { SHELL_GUILD_ID } from '../core.js';
-import type { Command, CommandContext, CommandReply, CommandRequest } from '../discord/command.js';
-import { isUserError } from '../errors.js';
+import { type FrontEnd, runCommand } from '../commands/pipeline.js';
+import type { Command, CommandContext } from '../discord/command.js';
 import type { RunOutcome } from '../sync/scheduler.js';
 import { commandOptions, type ParsedCommand, ParseError, parseCommand, tokenize } from './parse.js';
-import { renderPage, renderReply, simplifyMarkdown } from './render.js';
+import { renderPage, renderReply, renderSaid } from './render.js';
 
 /** The one server, channel and member the shell plays: the database knows them like any other. */
 export { SHELL_GUILD_ID };
@@ -33,57 +33,48 @@ const SHELL_HELP = [
 
 /**
  * A typed line in, text out: the same commands the Discord bot answers, run through the same
- * check-then-execute steps as its dispatcher, for one local server where you have every permission.
+ * command pipeline, for one local server where you have every permission. The shell never defers
+ * and never gives up: its user sees the progress and waits as long as a paced service takes.
  */
 export function createShell({ commands, ctx, print, syncNow, undelivered }: ShellDeps) {
   const { logger } = ctx;
   /** the last reply with pages: what next and prev turn */
   let paged: { parsed: ParsedCommand; index: number; count: number } | undefined;
 
+  /** The shell as the pipeline's front end: progress a line at a time, the answer as text. */
   async function execute(parsed: ParsedCommand, page: number): Promise<void> {
     const { command } = parsed;
-    let answered = false;
     let lastProgress = '';
-    const request: CommandRequest = {
-      guildId: SHELL_GUILD_ID,
-      userId: SHELL_USER_ID,
-      memberPermissions: PermissionsBitField.All,
-      options: commandOptions(parsed),
-      page,
+    const request = { guildId: SHELL_GUILD_ID, userId: SHELL_USER_ID, memberPermissions: PermissionsBitField.All, options: commandOptions(parsed), page };
+    const front: FrontEnd = {
       // One line per update: a long history reports many times, and each report replaces the last.
-      progress(reply: CommandReply) {
+      progress(reply) {
         const shown = renderReply(reply)
           .split('\n')
           .map((l) => l.trim())
           .filter(Boolean)
           .join(' · ');
-        if (answered || shown === lastProgress) return;
+        if (shown === lastProgress) return;
         lastProgress = shown;
         print(`… ${shown}`);
       },
+      async answer(reply) {
+        const where = renderPage(reply.page);
+        print([renderReply(reply), where].filter(Boolean).join('\n'));
+        paged = reply.page && where ? { parsed, ...reply.page } : undefined;
+      },
+      async fail(failure) {
+        if (failure.kind === 'refused') print(renderSaid(failure.error.said));
+        else print(unexpectedLine(failure.error));
+      },
     };
-    try {
-      await command.check?.(request, ctx);
-      const reply = await command.execute(request, ctx);
-      answered = true;
-      const where = renderPage(reply.page);
-      print([renderReply(reply), where].filter(Boolean).join('\n'));
-      paged = reply.page && where ? { parsed, ...reply.page } : undefined;
-    } catch (err) {
-      answered = true;
-      if (isUserError(err)) {
-        print(simplifyMarkdown(err.message));
-        return;
-      }
-      unexpected(err, command.definition.name);
-    }
+    await runCommand(command, request, front, { ctx, log: logger.child({ command: command.definition.name }) });
   }
 
   /** A bug or an outage: one line here, the details in the log. */
   function unexpected(err: unknown, what: string): void {
     logger.error({ err, command: what }, 'command failed');
-    const reason = String((err as Error)?.message ?? err).split('\n')[0]!.slice(0, 160);
-    print(`Something went wrong: ${reason}. The log (stderr) has the details.`);
+    print(unexpectedLine(err));
   }
 
   async function turn(step: 1 | -1): Promise<void> {
@@ -151,4 +142,9 @@ export function createShell({ commands, ctx, print, syncNow, undelivered }: Shel
       return undefined;
     },
   };
+}
+
+function unexpectedLine(err: unknown): string {
+  const reason = String((err as Error)?.message ?? err).split('\n')[0]!.slice(0, 160);
+  return `Something went wrong: ${reason}. The log (stderr) has the details.`;
 }

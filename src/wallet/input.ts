@@ -4,7 +4,7 @@
  * a search. Every text the wallet service takes passes through here, so Discord and the shell get
  * the same protection.
  */
-import { UserError } from '../errors.js';
+import { type Said, UserError, value, words } from '../errors.js';
 import { forbiddenCharacter } from '../text.js';
 
 /**
@@ -37,19 +37,25 @@ const MENTION = /@(?:everyone|here)\b|<[@#]/i;
 export function checkLabelText(label: string): string {
   checkText(label, 'The label');
   if (LINK.test(label)) {
-    throw new UserError('invalid_input', 'A label cannot contain a link (`://` or `www.`): pick a plain name such as `cold storage`.');
+    throw new UserError('invalid_input', words`A label cannot contain a link (${value('://')} or ${value('www.')}): pick a plain name such as ${value('cold storage')}.`);
   }
   if (MENTION.test(label)) {
-    throw new UserError('invalid_input', 'A label cannot mention anyone or anything (`@everyone`, `@here`, `<@…>`, `<#…>`): pick a plain name such as `cold storage`.');
+    throw new UserError(
+      'invalid_input',
+      words`A label cannot mention anyone or anything (${value('@everyone')}, ${value('@here')}, ${value('<@…>')}, ${value('<#…>')}): pick a plain name such as ${value('cold storage')}.`,
+    );
   }
   const markdown = MARKDOWN.exec(label)?.[0];
   if (markdown || HEADING.test(label)) {
-    const found = markdown === '`' ? 'a backtick' : markdown ? `\`${markdown}\`` : 'a `#` heading';
-    throw new UserError(
-      'invalid_input',
-      `A label cannot contain ${found}: Discord would read it as formatting. These are not allowed in labels: ` +
-        '`[` `]` `*` `_` `~` `|` `<` `>`, a backtick, and `#` at the start. Pick a plain name such as `cold storage`.',
-    );
+    const found: Said[] = markdown === '`' ? ['a backtick'] : markdown ? [value(markdown)] : words`a ${value('#')} heading`;
+    const refused = ['[', ']', '*', '_', '~', '|', '<', '>'].flatMap((c, i) => (i ? [' ', value(c)] : [value(c)]));
+    throw new UserError('invalid_input', [
+      ...words`A label cannot contain `,
+      ...found,
+      ...words`: Discord would read it as formatting. These are not allowed in labels: `,
+      ...refused,
+      ...words`, a backtick, and ${value('#')} at the start. Pick a plain name such as ${value('cold storage')}.`,
+    ]);
   }
   return label;
 }

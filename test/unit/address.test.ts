@@ -2,14 +2,16 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { createBase58check } from '@scure/base';
 import { describe, expect, it } from 'vitest';
 import { isValidAddress, NETWORKS, parseAddress, type AddressType, type Network } from '../../src/chain/address.js';
+import { renderSaid } from '../../src/discord/render/said.js';
 import { isUserError } from '../../src/errors.js';
+import { renderSaid as renderForShell } from '../../src/shell/render.js';
 
-/** The reason parseAddress gives, or a failure if it accepted the input. */
-function refusal(input: string, network?: Network): string {
+/** The refusal parseAddress gives, as Discord shows it (or as `render` does), or a failure if it accepted the input. */
+function refusal(input: string, network?: Network, render = renderSaid): string {
   try {
     parseAddress(input, network);
   } catch (err) {
-    if (isUserError(err) && err.code === 'invalid_address') return err.message;
+    if (isUserError(err) && err.code === 'invalid_address') return render(err.said);
     throw err;
   }
   throw new Error(`${input} was accepted on ${network ?? 'mainnet'}`);
@@ -99,6 +101,10 @@ describe('parseAddress on mainnet', () => {
   it('shows the user the address and the reason in the error message', () => {
     expect(refusal('tb1qcrh3yqn4nlleplcez2yndq2ry8h9ncg3qh7n54')).toBe(
       '`tb1qcrh3yqn4nlleplcez2yndq2ry8h9ncg3qh7n54` is not a valid Bitcoin address ' +
+        '(this is a testnet/signet address, satbell is on mainnet). Check it for typos and paste it again.',
+    );
+    expect(refusal('tb1qcrh3yqn4nlleplcez2yndq2ry8h9ncg3qh7n54', undefined, renderForShell)).toBe(
+      'tb1qcrh3yqn4nlleplcez2yndq2ry8h9ncg3qh7n54 is not a valid Bitcoin address ' +
         '(this is a testnet/signet address, satbell is on mainnet). Check it for typos and paste it again.',
     );
   });

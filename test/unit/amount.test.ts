@@ -1,15 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { formatBtc, formatSignedBtc, parseBtc, SATS_PER_BTC } from '../../src/chain/amount.js';
+import { renderSaid } from '../../src/discord/render/said.js';
 import { isUserError } from '../../src/errors.js';
 
 const ALL_BITCOIN = 21_000_000n * SATS_PER_BTC;
 
-/** The message parseBtc gives the user, or a failure if it accepted the text. */
+/** The message parseBtc gives the user, as Discord shows it, or a failure if it accepted the text. */
 function refusal(text: string): string {
   try {
     parseBtc(text);
   } catch (err) {
-    if (isUserError(err) && err.code === 'invalid_input') return err.message;
+    if (isUserError(err) && err.code === 'invalid_input') return renderSaid(err.said);
     throw err;
   }
   throw new Error(`${text} was accepted`);

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { renderSaid } from '../../src/discord/render/said.js';
+import { isUserError } from '../../src/errors.js';
 import { checkLabelText, checkText, isSearchable } from '../../src/wallet/input.js';
 import { escapeMarkdown } from '../../src/text.js';
 
@@ -38,7 +40,7 @@ describe('checkLabelText', () => {
     ['-# small', 'a `#` heading'],
     ['[x]', '`[`'],
   ])('refuses %j, saying what is wrong (%s)', (label, problem) => {
-    expect(() => checkLabelText(label)).toThrowError(problem);
+    expect(refusalInDiscord(() => checkLabelText(label))).toContain(problem);
   });
 
   it('accepts plain names, with an @ that mentions nobody, a # inside and brackets', () => {
@@ -69,3 +71,14 @@ describe('escapeMarkdown', () => {
     expect(escapeMarkdown('-# small')).toBe('\\-\\# small');
   });
 });
+
+/** What the user is told in Discord when `check` refuses; fails if it accepts. */
+function refusalInDiscord(check: () => unknown): string {
+  try {
+    check();
+  } catch (err) {
+    if (isUserError(err)) return renderSaid(err.said);
+    throw err;
+  }
+  throw new Error('accepted');
+}

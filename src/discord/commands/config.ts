@@ -47,7 +47,7 @@ export const config: Command = {
       { type: ApplicationCommandOptionType.Subcommand, name: 'show', description: 'Show the notice channel, the threshold and the last delivery error' },
     ],
   },
-  verifyWith: '/config show',
+  verifyWith: 'config show',
   defer: false,
   check({ memberPermissions }) {
     if (!(memberPermissions & PermissionFlagsBits.ManageGuild)) throw createMissingPermissionError('config', 'Manage Server');

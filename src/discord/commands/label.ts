@@ -12,7 +12,7 @@ export const label: Command = {
       { type: ApplicationCommandOptionType.String, name: 'label', description: 'The new label, e.g. cold storage', required: true, max_length: 64 },
     ],
   },
-  verifyWith: '/addresses',
+  verifyWith: 'addresses',
   defer: false,
   async execute({ guildId, options }, { wallet }) {
     const result = await wallet.rename({

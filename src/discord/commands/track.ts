@@ -14,7 +14,7 @@ export const track: Command = {
       { type: ApplicationCommandOptionType.String, name: 'label', description: 'A name for it, e.g. cold storage', max_length: 64 },
     ],
   },
-  verifyWith: '/addresses',
+  verifyWith: 'addresses',
   defer: 'public',
   check: (request, { wallet }) => void wallet.parseAddress(address(request)),
   async execute(request, { wallet, settings, links }) {

@@ -9,7 +9,7 @@ export const untrack: Command = {
     contexts: [InteractionContextType.Guild],
     options: [addressOption('A tracked address, or its label')],
   },
-  verifyWith: '/addresses',
+  verifyWith: 'addresses',
   defer: false,
   async execute({ guildId, options }, { wallet }) {
     const result = await wallet.untrack({ guildId, address: required(options.string('address'), 'address') });

@@ -17,11 +17,5 @@ export const shortAddress = (address: string) =>
 /** Labels are user input: shown as plain text, whatever they hold. */
 export { escapeMarkdown } from '../../text.js';
 
-export function createExplorerLinks(explorerUrl: string) {
-  const base = explorerUrl.replace(/\/+$/, '');
-  return {
-    tx: (txid: string) => `${base}/tx/${encodeURIComponent(txid)}`,
-    address: (address: string) => `${base}/address/${encodeURIComponent(address)}`,
-  };
-}
-export type ExplorerLinks = ReturnType<typeof createExplorerLinks>;
+/** Where the renderers link to. */
+export { createExplorerLinks, type ExplorerLinks } from '../../chain/explorer.js';

@@ -1,0 +1,14 @@
+import type { ExplorerLinks } from '../chain/explorer.js';
+import type { Logger } from '../logger.js';
+import type { SettingsService } from '../sync/settings.js';
+import type { WalletService } from '../wallet/service.js';
+
+/** What every handler may use: the use cases and how to render, never the database or a provider. */
+export interface CommandContext {
+  wallet: WalletService;
+  settings: SettingsService;
+  links: ExplorerLinks;
+  /** the data service that answered last (failover may switch), for "Live from …" */
+  providerName: () => string;
+  logger: Logger;
+}
