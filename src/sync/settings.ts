@@ -2,7 +2,7 @@ import { and, eq, isNotNull } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { retryTransient } from '../db/retry.js';
 import { guildSettings } from '../db/schema.js';
-import { UserError } from '../errors.js';
+import { UserError, value, words } from '../errors.js';
 import type { Now } from '../wallet/service.js';
 
 export interface SettingsDeps {
@@ -51,7 +51,7 @@ export function createSettingsService({ db, clock = () => new Date() }: Settings
     },
 
     async setThreshold(guildId: string, sats: bigint): Promise<void> {
-      if (sats < 0n) throw new UserError('invalid_input', 'The threshold cannot be negative. Use `0` to announce any change.');
+      if (sats < 0n) throw new UserError('invalid_input', words`The threshold cannot be negative. Use ${value('0')} to announce any change.`);
       await retryTransient(() => upsert(guildId, { thresholdSats: sats }), { what: 'setting the threshold' });
     },
 
