@@ -76,6 +76,7 @@ export async function openCore(config: CoreConfig, logger: Logger): Promise<Core
     settings,
     links: createExplorerLinks(config.EXPLORER_URL),
     providerName: () => provider.lastServedBy ?? provider.name,
+    dataServices: () => provider.status(),
     logger,
   };
 

@@ -1,4 +1,5 @@
 import type { ExplorerLinks } from '../chain/explorer.js';
+import type { ProviderStatus } from '../chain/providers/failover.js';
 import type { Logger } from '../logger.js';
 import type { SettingsService } from '../sync/settings.js';
 import type { WalletService } from '../wallet/service.js';
@@ -10,5 +11,7 @@ export interface CommandContext {
   links: ExplorerLinks;
   /** the data service that answered last (failover may switch), for "Live from …" */
   providerName: () => string;
+  /** the configured data services, preferred first, and which are set aside after failing (/config show) */
+  dataServices: () => ProviderStatus[];
   logger: Logger;
 }

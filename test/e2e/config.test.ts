@@ -134,3 +134,24 @@ describe.each(testBackends())('/config end to end (%s)', (backend) => {
     expect(await show()).not.toContain('Last delivery error');
   });
 });
+
+describe('/config show and the data services', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ discord: { guilds: [GUILD] }, esplora: true });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('names each data service, preferred first, and says which failed lately and when it is asked again', async () => {
+    const show = async () => visibleText(await h.reply('config', {}, { subcommand: 'show' }));
+    expect(await show()).toMatch(/Data services\nblockchain\.info: serving\nesplora: standing by/);
+
+    // Blockchain.com fails every try of a /balance: Esplora answers, and Blockchain.com is set aside.
+    h.api.failNext(/^\/balance$/, { status: 500, body: '{"error":"server-error","message":"Internal Server Error"}' }, 10);
+    expect(visibleText(await h.reply('balance', { address: fresh() }))).toContain('Live from esplora');
+
+    expect(await show()).toMatch(/Data services\nblockchain\.info: failed lately, asked again <t:\d+:R> \(or when the others fail\)\nesplora: serving/);
+  });
+});

@@ -21,8 +21,14 @@ export interface FailoverProvider extends ChainProvider {
   readonly name: string;
   /** the provider that answered the last successful call */
   readonly lastServedBy: string | undefined;
-  /** names of the providers being passed over right now */
-  unhealthy(): string[];
+  /** every provider, in the order they are preferred: for an admin asking why replies come from where they do */
+  status(): ProviderStatus[];
+}
+
+export interface ProviderStatus {
+  name: string;
+  /** set aside after failing: not asked before then unless every other one fails too */
+  restingUntil?: Date;
 }
 
 export function createFailoverProvider(
@@ -105,9 +111,12 @@ export function createFailoverProvider(
     get lastServedBy() {
       return lastServedBy;
     },
-    unhealthy() {
+    status() {
       const t = now();
-      return providers.filter((_, i) => (restingUntil.get(i) ?? -Infinity) > t).map((p) => p.name);
+      return providers.map((p, i) => {
+        const until = restingUntil.get(i) ?? -Infinity;
+        return until > t ? { name: p.name, restingUntil: new Date(until) } : { name: p.name };
+      });
     },
     getBalances: (addresses, request) => {
       const options = requestOptions(request);

@@ -1,4 +1,5 @@
 import type { APIEmbed } from 'discord.js';
+import type { ProviderStatus } from '../../chain/providers/failover.js';
 import type { GuildSettings } from '../../sync/settings.js';
 import { COLOURS } from './embeds.js';
 import { btc, escapeMarkdown, relativeTime } from './format.js';
@@ -7,6 +8,21 @@ import { btc, escapeMarkdown, relativeTime } from './format.js';
 const ERROR_BUDGET = 900;
 
 const describeThreshold = (sats: bigint) => (sats === 0n ? 'any change' : btc(sats));
+
+/**
+ * One configured data service, preferred first: why a reply says "Live from" another one than the
+ * first is that the first failed lately and is given a rest.
+ */
+function describeServices(services: readonly ProviderStatus[]): string {
+  const serving = services.find((s) => !s.restingUntil);
+  return services
+    .map(({ name, restingUntil }, i) =>
+      restingUntil
+        ? `${name}: failed lately, asked again ${relativeTime(restingUntil)} (or when the others fail)`
+        : `${name}: ${services[i] === serving ? 'serving' : 'standing by'}`,
+    )
+    .join('\n');
+}
 
 /** What a /config subcommand just changed, in a sentence, given the settings as they now are. */
 function confirmation(settings: GuildSettings, changed: 'channel' | 'threshold'): string {
@@ -19,7 +35,7 @@ function confirmation(settings: GuildSettings, changed: 'channel' | 'threshold')
 }
 
 /** A server's notice settings: /config show, or after `changed` the confirmation of /config channel or threshold. */
-export function renderSettings(settings: GuildSettings, changed?: 'channel' | 'threshold'): APIEmbed {
+export function renderSettings(settings: GuildSettings, changed?: 'channel' | 'threshold', services?: readonly ProviderStatus[]): APIEmbed {
   const fields = [
     { name: 'Channel', value: settings.channelId ? `<#${settings.channelId}>` : 'not set — notices are off' },
     { name: 'Threshold', value: describeThreshold(settings.thresholdSats) },
@@ -28,6 +44,7 @@ export function renderSettings(settings: GuildSettings, changed?: 'channel' | 't
     const when = settings.lastDeliveryErrorAt ? ` (${relativeTime(settings.lastDeliveryErrorAt)})` : '';
     fields.push({ name: 'Last delivery error', value: `${escapeMarkdown(settings.lastDeliveryError.slice(0, ERROR_BUDGET))}${when}` });
   }
+  if (services?.length) fields.push({ name: 'Data services', value: describeServices(services) });
   return {
     color: changed ? COLOURS.success : COLOURS.neutral,
     title: changed ? 'Notice settings updated' : 'Notice settings',
