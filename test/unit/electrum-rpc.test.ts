@@ -5,6 +5,7 @@ import { ElectrumClient, parseElectrumServer, type ElectrumClientOptions } from 
 import { addressScriptHash, outputScript } from '../../src/chain/electrum/scripthash.js';
 import { historyStatus } from '../../src/chain/electrum/status.js';
 import { FakeChain, startElectrumFake, type ElectrumFake } from '../fakes/chain/index.js';
+import { fakeTlsCert, fakeTlsKey } from '../fakes/chain/electrum-tls.js';
 import { testAddress } from '../support/addresses.js';
 
 let fake: ElectrumFake;
@@ -208,6 +209,29 @@ describe('the Electrum client', () => {
     client.close();
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(reasons.map((r) => r.reason)).toEqual(['local']);
+  });
+});
+
+describe('the Electrum client over TLS', () => {
+  let tlsFake: ElectrumFake;
+  beforeEach(async () => {
+    tlsFake = await startElectrumFake({ chain: new FakeChain(), tls: { key: fakeTlsKey, cert: fakeTlsCert } });
+  });
+  afterEach(() => tlsFake.close());
+  const tlsConnect = (options: Partial<ElectrumClientOptions>) => ElectrumClient.connect({ host: tlsFake.host, port: tlsFake.port, tls: true, ...options });
+
+  it('refuses a self-signed certificate by default, as a TLS failure', async () => {
+    const error = await tlsConnect({}).catch((err: unknown) => err);
+    expect(error).toMatchObject({ name: 'ElectrumConnectionError', reason: 'tls', message: expect.stringMatching(/TLS failed \(self[- ]signed certificate/) });
+  });
+
+  it('accepts it when told to (ELECTRUM_TLS_INSECURE), or when it is the certificate trusted', async () => {
+    for (const options of [{ rejectUnauthorized: false }, { ca: fakeTlsCert }]) {
+      const client = await tlsConnect(options);
+      expect(await client.request('server.ping')).toBeNull();
+      client.close();
+    }
+    expect(tlsFake.url).toBe(`ssl://127.0.0.1:${tlsFake.port}`);
   });
 });
 
