@@ -9,17 +9,13 @@
  * Integers are parsed as bigint (lossless-json), as with the HTTP providers, so amounts stay exact.
  */
 import { EventEmitter } from 'node:events';
-import { connect as connectTcp, isIP, type Socket } from 'node:net';
-import { connect as connectTls } from 'node:tls';
+import type { Socket } from 'node:net';
 import { isInteger, parse, stringify } from 'lossless-json';
 import { ElectrumConnectionError, ElectrumRpcError, ElectrumTimeoutError } from './errors.js';
+import { openSocket, type ElectrumServerAddress } from './socket.js';
 import { ElectrumLineReader, type JsonRpcAnswer, readMessages } from './wire.js';
 
-export interface ElectrumServerAddress {
-  host: string;
-  port: number;
-  tls: boolean;
-}
+export { parseElectrumServer, type ElectrumServerAddress } from './socket.js';
 
 export interface ElectrumClientOptions extends ElectrumServerAddress {
   /** verify the server's TLS certificate; false accepts a self-signed one (ELECTRUM_TLS_INSECURE); default true */
@@ -67,10 +63,12 @@ const REMEMBERED_TIMEOUTS = 1_000;
 export class ElectrumClient extends EventEmitter<ElectrumClientEvents> {
   /** host:port, for messages */
   readonly server: string;
-  /** [server software, negotiated protocol version], once connected */
+  /** what server.version answered: the server's software and the protocol version agreed */
   serverVersion: { software: string; protocol: string } | undefined;
   private readonly pending = new Map<number, Pending>();
   private readonly timedOut = new Set<number>();
+  /** rejecters of the promises of send() not yet settled, for a connection that goes */
+  private readonly rejectOnClose = new Set<(err: ElectrumConnectionError) => void>();
   private readonly reader: ElectrumLineReader;
   private nextId = 0;
   private closedWith: ElectrumConnectionError | undefined;
@@ -153,7 +151,7 @@ export class ElectrumClient extends EventEmitter<ElectrumClientEvents> {
       const answers: (ElectrumAnswer | undefined)[] = calls.map(() => undefined);
       let left = calls.length;
       const timer = setTimeout(() => {
-        for (const id of ids) this.forget(id, true);
+        for (const id of ids) this.rememberTimeout(id);
         reject(new ElectrumTimeoutError(this.server, what, this.options.requestTimeoutMs));
       }, this.options.requestTimeoutMs);
       fail = (err: ElectrumConnectionError) => {
@@ -181,12 +179,8 @@ export class ElectrumClient extends EventEmitter<ElectrumClientEvents> {
     });
   }
 
-  /** rejecters of the promises of send() not yet settled, for a connection that goes */
-  private readonly rejectOnClose = new Set<(err: ElectrumConnectionError) => void>();
-
-  private forget(id: number, timedOut: boolean): void {
+  private rememberTimeout(id: number): void {
     this.pending.delete(id);
-    if (!timedOut) return;
     this.timedOut.add(id);
     if (this.timedOut.size > REMEMBERED_TIMEOUTS) this.timedOut.delete(this.timedOut.values().next().value!);
   }
@@ -268,40 +262,6 @@ export class ElectrumClient extends EventEmitter<ElectrumClientEvents> {
     this.emit('close', error);
     return error;
   }
-}
-
-/** `tcp://host:port` or `ssl://host:port` (IPv6 in brackets), as ELECTRUM_SERVERS lists them; throws on anything else */
-export function parseElectrumServer(text: string): ElectrumServerAddress {
-  const match = /^(tcp|ssl):\/\/(\[[0-9a-fA-F:.]+\]|[^\s/:[\]]+):(\d{1,5})$/.exec(text.trim());
-  const port = Number(match?.[3]);
-  if (!match || port < 1 || port > 65_535) throw new Error(`"${text}" is not tcp://host:port or ssl://host:port`);
-  return { tls: match[1] === 'ssl', host: match[2]!.replace(/^\[|\]$/g, ''), port };
-}
-
-function openSocket(options: ElectrumClientOptions & { connectTimeoutMs?: number }): Promise<Socket> {
-  const { host, port, connectTimeoutMs = 10_000 } = options;
-  const server = `${host}:${port}`;
-  return new Promise((resolve, reject) => {
-    const socket = options.tls
-      ? connectTls({ host, port, rejectUnauthorized: options.rejectUnauthorized ?? true, ca: options.ca, servername: isIP(host) ? undefined : host })
-      : connectTcp({ host, port });
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new ElectrumConnectionError(server, 'unreachable', `no connection in ${connectTimeoutMs} ms`));
-    }, connectTimeoutMs);
-    socket.once(options.tls ? 'secureConnect' : 'connect', () => {
-      clearTimeout(timer);
-      socket.removeAllListeners('error');
-      socket.setNoDelay(true);
-      resolve(socket);
-    });
-    socket.once('error', (err: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      socket.destroy();
-      const tlsFailure = options.tls && !('syscall' in err);
-      reject(new ElectrumConnectionError(server, tlsFailure ? 'tls' : 'unreachable', tlsFailure ? `TLS failed (${err.message})` : `could not connect (${err.code ?? err.message})`, { cause: err }));
-    });
-  });
 }
 
 /** -1, 0 or 1 as dotted version `a` is below, equal to or above `b` */
