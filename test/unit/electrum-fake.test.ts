@@ -9,6 +9,7 @@ import { createMemoryTxCache, decodeTransaction, historyEffects } from '../../sr
 import { createBlockchainInfoProvider } from '../../src/chain/providers/blockchain-info.js';
 import { FakeChain, startBlockchainInfoFake, startElectrumFake, type BlockchainInfoFake, type ElectrumFake } from '../fakes/chain/index.js';
 import { testAddress } from '../support/addresses.js';
+import { IndexedFakeChain } from '../../bench/chain.js';
 
 let chain: FakeChain;
 let fake: ElectrumFake;
@@ -160,6 +161,7 @@ describe('the Electrum fake', () => {
     expect(notes).toEqual([['blockchain.scripthash.subscribe', [sh(alice), await statusNow()]]]);
 
     chain.removeTx(original.txid);
+    await settle();
     const replacement = chain.addTx({ inputs: [{ address: bob, value: 10_000n }], outputs: [{ address: alice, value: 8_000n }] });
     expect(replacement.inputs[0]!.coin).toEqual(original.inputs[0]!.coin);
     await settle();
@@ -176,9 +178,24 @@ describe('the Electrum fake', () => {
     ]);
 
     const evicted = chain.fund(alice, 1n);
+    await settle();
     chain.removeTx(evicted.txid);
     await settle();
     expect(notes.slice(5).map((n) => (n as [string, [string, string]])[1][1])).toEqual([expect.any(String), await statusNow()]);
+  });
+
+  it('pushes over the bench’s indexed chain too, once its index has the new tx', async () => {
+    const indexed = await startElectrumFake({ chain: new IndexedFakeChain() });
+    const other = await ElectrumClient.connect({ host: indexed.host, port: indexed.port, tls: false });
+    try {
+      await other.request('blockchain.scripthash.subscribe', [sh(alice)]);
+      const heard = new Promise((resolve) => other.once('notification', (_m, params) => resolve(params)));
+      const payment = indexed.chain.fund(alice, 3_000n);
+      expect(await heard).toEqual([sh(alice), historyStatus([{ txHash: payment.txid, height: 0 }])]);
+    } finally {
+      other.close();
+      await indexed.close();
+    }
   });
 
   it('pushes the new status of a mempool child when its parent confirms (height -1 becomes 0)', async () => {

@@ -223,8 +223,16 @@ export class FakeChain {
     return new TextEncoder().encode(`satbell fake ${what} ${process.pid}/${this.chainId}/${seq}`);
   }
 
+  /**
+   * Listeners hear of a change once the call that made it has returned, as a real server's
+   * notifications come after the fact, and so that a subclass (bench/chain.ts indexes txs by
+   * address) has finished its own bookkeeping by then.
+   */
   private emit(change: ChainChange): void {
-    for (const listener of this.listeners) listener(change);
+    if (this.listeners.size === 0) return;
+    queueMicrotask(() => {
+      for (const listener of this.listeners) listener(change);
+    });
   }
 
   summary(address: string): AddressSummary {
