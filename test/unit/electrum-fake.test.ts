@@ -59,7 +59,7 @@ async function rawConnection() {
 
 type History = { tx_hash: string; height: bigint; fee?: bigint }[];
 const history = async (address: string) => (await client.request('blockchain.scripthash.get_history', [sh(address)])) as History;
-const asEntries = (h: History) => h.map((e) => ({ txHash: e.tx_hash, height: Number(e.height) }));
+const asEntries = (h: History) => h.map((e) => ({ txid: e.tx_hash, height: Number(e.height) }));
 
 describe('the Electrum fake', () => {
   it('requires server.version first: it answers an error and hangs up', async () => {
@@ -129,7 +129,7 @@ describe('the Electrum fake', () => {
         const http = await provider.getHistory(address);
         const electrum = await history(address);
         const script = bytesToHex(outputScript(address, 'mainnet'));
-        const effects = await historyEffects(asEntries(electrum).map((e) => ({ txid: e.txHash, height: e.height })), script, { fetchRaw, cache });
+        const effects = await historyEffects(asEntries(electrum), script, { fetchRaw, cache });
         const fromHttp = new Map(http.txs.map((t) => [t.txid, { net: t.net, fee: t.fee, height: t.blockHeight }]));
         const heightOf = new Map(electrum.map((e) => [e.tx_hash, e.height > 0n ? Number(e.height) : null]));
         expect(new Map([...effects].map(([txid, e]) => [txid, { ...e, height: heightOf.get(txid) }]))).toEqual(fromHttp);
@@ -191,7 +191,7 @@ describe('the Electrum fake', () => {
       await other.request('blockchain.scripthash.subscribe', [sh(alice)]);
       const heard = new Promise((resolve) => other.once('notification', (_m, params) => resolve(params)));
       const payment = indexed.chain.fund(alice, 3_000n);
-      expect(await heard).toEqual([sh(alice), historyStatus([{ txHash: payment.txid, height: 0 }])]);
+      expect(await heard).toEqual([sh(alice), historyStatus([{ txid: payment.txid, height: 0 }])]);
     } finally {
       other.close();
       await indexed.close();

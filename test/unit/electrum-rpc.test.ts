@@ -97,7 +97,7 @@ describe('the Electrum client', () => {
     expect(method).toBe('blockchain.scripthash.subscribe');
     const history = (await client.request('blockchain.scripthash.get_history', [aliceHash])) as { tx_hash: string; height: bigint }[];
     expect(history).toEqual([{ tx_hash: payment.txid, height: 0n, fee: 0n }]);
-    expect(params).toEqual([aliceHash, historyStatus(history.map((e) => ({ txHash: e.tx_hash, height: Number(e.height) })))]);
+    expect(params).toEqual([aliceHash, historyStatus(history.map((e) => ({ txid: e.tx_hash, height: Number(e.height) })))]);
 
     const raw = await client.request('blockchain.transaction.get', [payment.txid]);
     expect(typeof raw).toBe('string');

@@ -3,7 +3,7 @@ import { historyStatus, statusAsListed, statusOrder, type HistoryEntry } from '.
 import { specHistory as listed, specStatus } from '../support/electrum-spec.js';
 
 /** the spec's status example, get_history as the server listed it */
-const specHistory: HistoryEntry[] = listed.map(({ txHash, height }) => ({ txHash, height }));
+const specHistory: HistoryEntry[] = listed.map(({ txid, height }) => ({ txid, height }));
 
 const SPEC_STATUS = specStatus;
 

@@ -6,7 +6,7 @@ import { bytesToHex } from '@noble/hashes/utils.js';
 import { specAddress, specHistory, specRawTxs } from '../support/electrum-spec.js';
 
 const script = bytesToHex(outputScript(specAddress, 'regtest'));
-const [a6c9, tx9c42, tx770f, tx80b1, txe02a, txbb4c] = specHistory.map((e) => e.txHash) as [string, string, string, string, string, string];
+const [a6c9, tx9c42, tx770f, tx80b1, txe02a, txbb4c] = specHistory.map((e) => e.txid) as [string, string, string, string, string, string];
 const decoded = (txid: string) => decodeTransaction(txid, specRawTxs[txid]);
 
 /** a fetchRaw over the spec's raw txs that records what it was asked */
@@ -53,7 +53,7 @@ describe('raw transactions from an Electrum server', () => {
     expect(txEffect(decoded(tx9c42), script, parents)).toEqual({ net: -5_000_000n, fee: 200n });
     expect(txEffect(decoded(tx770f), script, parents)).toEqual({ net: 40_000_000n, fee: 200n });
     for (const entry of specHistory.filter((e) => e.fee !== undefined)) {
-      expect(txEffect(decoded(entry.txHash), script, parents).fee).toBe(BigInt(entry.fee!));
+      expect(txEffect(decoded(entry.txid), script, parents).fee).toBe(BigInt(entry.fee!));
     }
   });
 
@@ -68,7 +68,7 @@ describe('raw transactions from an Electrum server', () => {
   it('fetches a history’s transactions, then their parents, and keeps only what will not be evicted', async () => {
     const server = specServer();
     const cache = createMemoryTxCache();
-    const wanted = specHistory.slice(1).map((e) => ({ txid: e.txHash, height: e.height }));
+    const wanted = specHistory.slice(1).map((e) => ({ txid: e.txid, height: e.height }));
     const effects = await historyEffects(wanted, script, { fetchRaw: server.fetchRaw, cache });
     expect([...effects.keys()]).toEqual(wanted.map((t) => t.txid));
     expect(effects.get(tx80b1)!.fee).toBe(200n);

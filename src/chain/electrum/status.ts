@@ -8,8 +8,8 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 
 export interface HistoryEntry {
-  /** txid, hex as displayed */
-  txHash: string;
+  /** the tx_hash of get_history: hex as displayed */
+  txid: string;
   /** its block's height; 0 in the mempool with every input confirmed, -1 with an unconfirmed input */
   height: number;
 }
@@ -24,7 +24,7 @@ export function statusOrder<T extends HistoryEntry>(history: readonly T[]): T[] 
   const mempool = history.filter((e) => e.height <= 0);
   // Array.prototype.sort is stable, so a block's own order survives.
   confirmed.sort((a, b) => a.height - b.height);
-  mempool.sort((a, b) => b.height - a.height || (a.txHash < b.txHash ? -1 : a.txHash > b.txHash ? 1 : 0));
+  mempool.sort((a, b) => b.height - a.height || (a.txid < b.txid ? -1 : a.txid > b.txid ? 1 : 0));
   return [...confirmed, ...mempool];
 }
 
@@ -39,6 +39,6 @@ export function historyStatus(history: readonly HistoryEntry[]): string | null {
 /** the status of `history` hashed in exactly the order given */
 export function statusAsListed(history: readonly HistoryEntry[]): string | null {
   if (history.length === 0) return null;
-  const text = history.map((e) => `${e.txHash}:${e.height}:`).join('');
+  const text = history.map((e) => `${e.txid}:${e.height}:`).join('');
   return bytesToHex(sha256(new TextEncoder().encode(text)));
 }
