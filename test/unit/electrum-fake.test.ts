@@ -89,6 +89,19 @@ describe('the Electrum fake', () => {
     expect(await raw.next()).toEqual({ jsonrpc: '2.0', id: null, error: { code: -32700, message: 'parse error' } });
   });
 
+  it('answers what the real Electrum wallet (4.3) asks for on connecting, or it hangs up', async () => {
+    const methods: [string, unknown[]][] = [
+      ['blockchain.estimatefee', [2]],
+      ['blockchain.relayfee', []],
+      ['mempool.get_fee_histogram', []],
+      ['server.banner', []],
+      ['server.donation_address', []],
+      ['server.peers.subscribe', []],
+    ];
+    const answers = await client.batch(methods.map(([method, params]) => ({ method, params })));
+    expect(answers.every((a) => a.ok)).toBe(true);
+  });
+
   it('serves block headers of 80 bytes that hash to the block and link to the one before', async () => {
     const before = chain.tip;
     const block = chain.mine();

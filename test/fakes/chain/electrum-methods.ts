@@ -139,6 +139,17 @@ export default function electrumMethods({ chain, addresses, protocol, subscripti
         throw new RpcFault(1, 'server.version already sent');
       case 'server.ping':
         return null;
+      // What the real Electrum wallet asks for on connecting, answered as a quiet regtest server does.
+      case 'server.banner':
+        return SOFTWARE;
+      case 'server.donation_address':
+        return '';
+      case 'server.peers.subscribe':
+      case 'mempool.get_fee_histogram':
+        return [];
+      case 'blockchain.estimatefee':
+      case 'blockchain.relayfee':
+        return 0.00001;
       case 'server.features':
         return { server_version: SOFTWARE, protocol_min: protocol[0], protocol_max: protocol[1], hash_function: 'sha256', genesis_hash: chain.blockAt(lowest(chain))!.hash, pruning: null, hosts: {} };
       case 'blockchain.headers.subscribe':
