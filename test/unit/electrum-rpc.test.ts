@@ -1,5 +1,5 @@
 import { bytesToHex } from '@noble/hashes/utils.js';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ElectrumConnectionError, ElectrumRpcError, ElectrumTimeoutError, isSubscriptionLimit } from '../../src/chain/electrum/errors.js';
 import { ElectrumClient, parseElectrumServer, type ElectrumClientOptions } from '../../src/chain/electrum/rpc.js';
 import { addressScriptHash, outputScript } from '../../src/chain/electrum/scripthash.js';
@@ -183,8 +183,7 @@ describe('the Electrum client', () => {
 
   it('pings when idle, and drops a connection whose ping goes unanswered', async () => {
     const client = await connect({ pingIntervalMs: 50, requestTimeoutMs: 100 });
-    await new Promise((resolve) => setTimeout(resolve, 130));
-    expect(fake.requests.filter((r) => r.method === 'server.ping').length).toBeGreaterThanOrEqual(1);
+    await vi.waitFor(() => expect(fake.requests.filter((r) => r.method === 'server.ping').length).toBeGreaterThanOrEqual(2), { timeout: 2_000 });
     expect(client.open).toBe(true);
 
     fake.misbehave.ignore = (method) => method === 'server.ping';
