@@ -5,6 +5,7 @@
  */
 import { canonicalAddress, FakeChain, type FakeBlock, type FakeTx } from './model.js';
 import { jsonResponse as json, startFakeHttpServer, textResponse, type FakeHttpServer, type Route } from './http.js';
+import { merkleRoot } from './raw.js';
 import { fakeSize, hash160, scriptFor } from './scripts.js';
 
 export interface BlockchainInfoRouteOptions {
@@ -99,7 +100,7 @@ export function blockchainInfoRoute(
       const txs = txsInContext(chain, new Set([address]));
       if (wrong.extraTx) {
         const { tx, result = chain.netOf(tx, new Set([address])) } = wrong.extraTx;
-        txs.unshift({ ...txJson(tx), result, balance: s.balance });
+        txs.unshift({ ...txJson(chain, tx), result, balance: s.balance });
       }
       return json(200, {
         hash160: hash160(address),
@@ -182,10 +183,10 @@ function txsInContext(chain: FakeChain, addresses: ReadonlySet<string>): object[
     running += chain.netOf(txs[i]!, addresses);
     balances[i] = running;
   }
-  return txs.map((tx, i) => ({ ...txJson(tx), result: chain.netOf(tx, addresses), balance: balances[i]!, ...(tx.rbf ? { rbf: true } : {}) }));
+  return txs.map((tx, i) => ({ ...txJson(chain, tx), result: chain.netOf(tx, addresses), balance: balances[i]!, ...(tx.rbf ? { rbf: true } : {}) }));
 }
 
-function txJson(tx: FakeTx) {
+function txJson(chain: FakeChain, tx: FakeTx) {
   const txIndex = TX_INDEX_BASE + tx.seq;
   const size = fakeSize(tx);
   return {
@@ -214,24 +215,30 @@ function txJson(tx: FakeTx) {
         spent: true,
         value: input.value,
         spending_outpoints: [{ tx_index: txIndex, n }],
-        n: 0,
+        n: input.coin.vout,
         tx_index: PREV_TX_INDEX_BASE + tx.seq * 100 + n,
         script: scriptFor(input.address),
         addr: input.address,
       },
     })),
-    // Coins are not modelled, so outputs never show as spent.
     out: tx.outputs.map((output, n) => ({
       type: 0,
-      spent: false,
+      ...spending(chain, tx, n),
       value: output.value,
-      spending_outpoints: [],
       n,
       tx_index: txIndex,
-      script: scriptFor(output.address),
+      script: output.script,
       ...(output.address === null ? {} : { addr: output.address }),
     })),
   };
+}
+
+/** whether output `n` of `tx` is spent, and by which input of which tx */
+function spending(chain: FakeChain, tx: FakeTx, n: number) {
+  const spender = chain.spenderOf({ txid: tx.txid, vout: n });
+  if (!spender) return { spent: false, spending_outpoints: [] };
+  const input = spender.inputs.findIndex((i) => i.coin.txid === tx.txid && i.coin.vout === n);
+  return { spent: true, spending_outpoints: [{ tx_index: TX_INDEX_BASE + spender.seq, n: input }] };
 }
 
 /** a block as /block-height answers it: header fields, then its txs in full */
@@ -242,7 +249,7 @@ function blockJson(chain: FakeChain, block: FakeBlock) {
     hash: block.hash,
     ver: 536870912,
     prev_block: previous?.hash ?? '0'.repeat(64),
-    mrkl_root: '0'.repeat(64),
+    mrkl_root: merkleRoot(block.txids),
     time: block.time,
     bits: 386089497,
     next_block: [],
@@ -254,7 +261,7 @@ function blockJson(chain: FakeChain, block: FakeBlock) {
     main_chain: true,
     height: block.height,
     weight: txs.reduce((total, tx) => total + fakeSize(tx) * 4, 320),
-    tx: txs.map(txJson),
+    tx: txs.map((tx) => txJson(chain, tx)),
   };
 }
 

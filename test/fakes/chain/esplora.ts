@@ -4,7 +4,6 @@
  * them). Served from the same FakeChain as
  * the Blockchain.com fake, both tell the same story.
  */
-import { createHash } from 'node:crypto';
 import { looksLikeMainnetAddress } from './blockchain-info.js';
 import { canonicalAddress, FakeChain, type FakeTx } from './model.js';
 import { jsonResponse as json, startFakeHttpServer, textResponse as text, type FakeHttpServer, type FakeResponse, type Route } from './http.js';
@@ -158,8 +157,6 @@ function groupSummary(chain: FakeChain, body: string, isValid: (address: string)
   );
 }
 
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
-
 function outputJson(output: { address: string | null; value: bigint }) {
   return {
     scriptpubkey: scriptFor(output.address),
@@ -181,9 +178,9 @@ function txJson(tx: FakeTx) {
     vin:
       tx.inputs.length === 0
         ? [{ txid: '0'.repeat(64), vout: 4294967295, prevout: null, scriptsig: '03a0d20c', scriptsig_asm: '', is_coinbase: true, sequence }]
-        : tx.inputs.map((input, n) => ({
-            txid: sha256(`satbell fake prevout ${tx.txid} ${n}`),
-            vout: 0,
+        : tx.inputs.map((input) => ({
+            txid: input.coin.txid,
+            vout: input.coin.vout,
             prevout: outputJson(input),
             scriptsig: '',
             scriptsig_asm: '',
