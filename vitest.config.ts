@@ -7,7 +7,9 @@ export default defineConfig({
     exclude: ['test/faults/**', '**/node_modules/**'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
-    // Each file gets its own database or schema, so files can run in parallel.
+    // Each file gets its own database, cloned from one migrated once for the run.
+    globalSetup: ['test/support/global-setup.ts'],
+    setupFiles: ['test/support/setup-file.ts'],
     pool: 'forks',
   },
 });

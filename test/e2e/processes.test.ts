@@ -52,7 +52,7 @@ describe.runIf(process.env.TEST_DATABASE_URL)('two bot processes on one database
     const chain = new FakeChain();
     const apis = [await startBlockchainInfoFake({ chain }), await startBlockchainInfoFake({ chain })] as const;
     for (const api of apis) cleanups.push(() => api.close());
-    const database = await createTestDatabaseUrl();
+    const database = await createTestDatabaseUrl({ empty: true });
     cleanups.push(() => database.drop());
     const guildId = discord.guilds[0]!.id;
     const channelId = discord.guilds[0]!.channels[0]!.id;
