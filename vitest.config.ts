@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { LongFilesFirst } from './test/support/sequencer.js';
 
 export default defineConfig({
   test: {
@@ -10,6 +11,7 @@ export default defineConfig({
     // More files at a time than the machine has cores: most of an end-to-end file's time is spent
     // waiting on bot processes, timers and sockets, and the unit and database files fill the gaps.
     maxWorkers: 4,
+    sequence: { sequencer: LongFilesFirst },
     projects: [
       // No database, no processes: `npm run test:unit` runs these alone.
       { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
