@@ -5,15 +5,13 @@
  * below outlasts its memory; the bot must find its first post in the channel and edit it.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { and, count, isNull, lt } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { notices } from '../../src/db/schema.js';
 import type { FailureResponse } from '../fakes/discord.js';
 import { testAddress } from '../support/addresses.js';
 import { type BotWorld, startBotWorld } from '../support/bot-world.js';
 import { noticeStatus, noticeTxid, waitUntilStable } from '../support/bots.js';
 import { testBackends } from '../support/database.js';
-import { type Harness, startHarness } from '../support/harness.js';
+import { type Harness, outboxSettled, startHarness } from '../support/harness.js';
 
 /** how long the fake Discord remembers a nonce: Discord's "few minutes", shortened */
 const NONCE_WINDOW_MS = 1_000;
@@ -43,20 +41,7 @@ describe.each(testBackends())('a notice whose post landed unanswered, then an ou
 
   const messagesRoute = () => new RegExp(`^/channels/${channelId}/messages$`);
   const shown = () => h.discord.channelMessages(channelId).filter((m) => !m.interactionId);
-  async function settled() {
-    await expect
-      .poll(
-        async () => {
-          const [row] = await h.bot.database.db
-            .select({ n: count() })
-            .from(notices)
-            .where(and(isNull(notices.failedAt), lt(notices.deliveredVersion, notices.version)));
-          return row?.n;
-        },
-        { timeout: 30_000, interval: 100 },
-      )
-      .toBe(0);
-  }
+  const settled = () => outboxSettled(h, { timeout: 30_000, interval: 100 });
 
   it.each(TRIALS)('shows one message for the payment, kept up to date, when the answer was lost by $lost (confirmed $confirm)', async ({ answer, confirm }) => {
     const address = testAddress(`outbox-fault-${backend}-${seq++}`);
