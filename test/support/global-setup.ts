@@ -33,7 +33,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const dir = mkdtempSync(join(tmpdir(), 'satbell-test-run-'));
   const server = process.env.TEST_DATABASE_URL;
   try {
-    const [snapshot, template] = await Promise.all([pgliteSnapshot(dir), server ? postgresTemplate(server) : undefined]);
+    const [snapshot, template] = await withinLimit(Promise.all([pgliteSnapshot(dir), server ? postgresTemplate(server) : undefined]));
     project.provide('pgliteSnapshot', snapshot);
     project.provide('postgresTemplate', template?.name);
     return async () => {
@@ -43,6 +43,22 @@ export default async function setup(project: TestProject): Promise<() => Promise
   } catch (err) {
     rmSync(dir, { recursive: true, force: true });
     throw err;
+  }
+}
+
+/**
+ * A promise that never settles here does not fail the run: vitest's process runs out of work and
+ * exits 0 with no test run. A timer keeps it alive and turns that into an error.
+ */
+async function withinLimit<T>(work: Promise<T>, ms = 120_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the test databases were not made within ${ms / 1000} s`)), ms);
+  });
+  try {
+    return await Promise.race([work, limit]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
