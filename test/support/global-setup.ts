@@ -32,16 +32,22 @@ declare module 'vitest' {
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const dir = mkdtempSync(join(tmpdir(), 'satbell-test-run-'));
   const server = process.env.TEST_DATABASE_URL;
-  try {
-    const [snapshot, template] = await withinLimit(Promise.all([pgliteSnapshot(dir), server ? postgresTemplate(server) : undefined]));
-    project.provide('pgliteSnapshot', snapshot);
-    project.provide('postgresTemplate', template?.name);
-    return async () => {
-      await template?.drop();
-      rmSync(dir, { recursive: true, force: true });
-    };
-  } catch (err) {
+  let template: { name: string; drop(): Promise<void> } | undefined;
+  const teardown = async () => {
+    await template?.drop();
     rmSync(dir, { recursive: true, force: true });
+  };
+  // Both are waited for, even when one fails, so that teardown knows what there is to drop.
+  const made = Promise.allSettled([pgliteSnapshot(dir), server ? postgresTemplate(server).then((t) => (template = t)) : undefined]);
+  try {
+    const [snapshot, templated] = await withinLimit(made);
+    if (templated.status === 'rejected') throw templated.reason;
+    if (snapshot.status === 'rejected') throw snapshot.reason;
+    project.provide('pgliteSnapshot', snapshot.value);
+    project.provide('postgresTemplate', template?.name);
+    return teardown;
+  } catch (err) {
+    await teardown();
     throw err;
   }
 }
