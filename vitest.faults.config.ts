@@ -10,6 +10,8 @@ export default defineConfig({
     include: ['test/faults/**/*.test.ts'],
     testTimeout: 120_000,
     hookTimeout: 60_000,
+    globalSetup: ['test/support/global-setup.ts'],
+    setupFiles: ['test/support/setup-file.ts'],
     pool: 'forks',
   },
 });

@@ -146,6 +146,18 @@ async function openPostgres(url: string, logger: Logger | undefined): Promise<Da
  */
 const PGLITE_START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB'];
 
+/**
+ * Set by the test suite only (test/support/setup-file.ts): a dump of an already migrated database
+ * that `memory:` databases load instead of the template, so that each test file need not migrate
+ * from scratch. Migrations still run on open, and find nothing to do. Unset, as in the bot.
+ */
+let memoryDataDir: Blob | undefined;
+
+/** For tests: what a new `memory:` database loads (a PGlite `dumpDataDir`), or `undefined` for the template. */
+export function setMemoryDataDir(dump: Blob | undefined): void {
+  memoryDataDir = dump;
+}
+
 async function openPglite(dataDir: string | undefined, logger: Logger | undefined): Promise<DatabaseHandle> {
   let releaseLock = () => {};
   if (dataDir) {
@@ -161,7 +173,9 @@ async function openPglite(dataDir: string | undefined, logger: Logger | undefine
   try {
     const options: PGliteOptions = { startParams: PGLITE_START_PARAMS };
     const isNew = !dataDir || isNewDataDir(dataDir);
-    if (isNew && templateFits()) {
+    if (!dataDir && memoryDataDir) {
+      options.loadDataDir = memoryDataDir;
+    } else if (isNew && templateFits()) {
       if (dataDir) unpackTemplate(dataDir);
       else options.loadDataDir = templateBlob();
     } else if (isNew) {

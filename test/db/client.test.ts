@@ -95,7 +95,7 @@ describe('embedded database (PGlite on disk)', () => {
 
 describe.runIf(process.env.TEST_DATABASE_URL)('Postgres server', () => {
   it('lets two processes starting together migrate one after the other', async () => {
-    const { url, drop } = await createTestDatabaseUrl();
+    const { url, drop } = await createTestDatabaseUrl({ empty: true });
     try {
       const opened = await Promise.all([holdDatabase(url), holdDatabase(url), openDatabase(url)]);
       const handle = opened[2];

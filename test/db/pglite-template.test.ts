@@ -3,11 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { sql } from 'drizzle-orm';
-import { afterEach, describe, expect, it } from 'vitest';
-import { type Database, openDatabase } from '../../src/db/client.js';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type Database, openDatabase, setMemoryDataDir } from '../../src/db/client.js';
 import { installedPgliteVersion, templateFits } from '../../src/db/pglite-template.js';
 
 const dirs: string[] = [];
+// This file tests the bot's own way of making a database: not the suite's migrated copy.
+beforeAll(() => setMemoryDataDir(undefined));
 afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });

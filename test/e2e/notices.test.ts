@@ -1,10 +1,10 @@
-import { and, count, eq, isNull, lt } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { notices, watches } from '../../src/db/schema.js';
+import { watches } from '../../src/db/schema.js';
 import type { FakeGuild, FakeMessage } from '../fakes/discord.js';
 import { testAddress } from '../support/addresses.js';
 import { testBackends } from '../support/database.js';
-import { EXPLORER, type Harness, startHarness, visibleText } from '../support/harness.js';
+import { EXPLORER, type Harness, outboxSettled, startHarness, visibleText } from '../support/harness.js';
 
 let seed = 0;
 const fresh = () => testAddress(`notice-${seed++}`);
@@ -52,20 +52,7 @@ describe.each(testBackends())('balance-change notices end to end (%s)', (backend
     await settled();
   }
 
-  async function settled() {
-    await expect
-      .poll(
-        async () => {
-          const [row] = await h.bot.database.db
-            .select({ n: count() })
-            .from(notices)
-            .where(and(isNull(notices.failedAt), lt(notices.deliveredVersion, notices.version)));
-          return row?.n;
-        },
-        { timeout: 15_000 },
-      )
-      .toBe(0);
-  }
+  const settled = () => outboxSettled(h, { timeout: 15_000 });
 
   it('announces nothing of the history an address had when it was tracked', async () => {
     const address = fresh();

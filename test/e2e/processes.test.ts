@@ -7,15 +7,12 @@
  * says which process made it. Commands go to the fake Discord's newest gateway session only, so the
  * test sends them before the second process starts.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FakeChain, type FakeTx, startBlockchainInfoFake } from '../fakes/chain/index.js';
-import { type FakeMessage, startFakeDiscord } from '../fakes/discord.js';
+import { type FakeTx, startBlockchainInfoFake } from '../fakes/chain/index.js';
+import type { FakeMessage } from '../fakes/discord.js';
 import { testAddress } from '../support/addresses.js';
-import { type BotRun, killAllBots, noticeStatus, noticeTxid, startBotProcess, waitUntilStable } from '../support/bots.js';
-import { createTestDatabaseUrl } from '../support/database.js';
+import { startBotWorld } from '../support/bot-world.js';
+import { type BotRun, killAllBots, noticeStatus, noticeTxid, waitUntilStable } from '../support/bots.js';
 
 const ADDRESSES = 5;
 const TXS = 10;
@@ -45,34 +42,19 @@ function runsOf(bot: BotRun, process: number): Run[] {
 
 describe.runIf(process.env.TEST_DATABASE_URL)('two bot processes on one database', () => {
   it('sync each tick in one process only and announce every change once', { timeout: 120_000 }, async () => {
-    const cwd = mkdtempSync(join(tmpdir(), 'satbell-processes-'));
-    cleanups.push(() => rmSync(cwd, { recursive: true, force: true }));
-    const discord = await startFakeDiscord();
-    cleanups.push(() => discord.close());
-    const chain = new FakeChain();
-    const apis = [await startBlockchainInfoFake({ chain }), await startBlockchainInfoFake({ chain })] as const;
-    for (const api of apis) cleanups.push(() => api.close());
-    const database = await createTestDatabaseUrl();
-    cleanups.push(() => database.drop());
-    const guildId = discord.guilds[0]!.id;
-    const channelId = discord.guilds[0]!.channels[0]!.id;
-    const env = (n: 0 | 1) => ({
-      DISCORD_TOKEN: 'processes-token',
-      DISCORD_API_URL: discord.apiUrl,
-      DISCORD_GUILD_ID: guildId,
-      DATABASE_URL: database.url,
-      BLOCKCHAIN_INFO_URL: apis[n].url,
-      EXPLORER_URL: 'https://explorer.test',
-      SYNC_CRON: '* * * * * *',
-      LOG_LEVEL: 'debug',
-    });
-    const notices = () => discord.channelMessages(channelId).filter((m) => !m.interactionId);
+    const world = await startBotWorld({ backend: 'postgres', name: 'processes', env: { DISCORD_TOKEN: 'processes-token', LOG_LEVEL: 'debug' } });
+    cleanups.push(() => world.close());
+    const { discord, chain, guildId, channelId, notices } = world;
+    // A Blockchain.com of each process's own, over the one chain.
+    const apis = [world.api, await startBlockchainInfoFake({ chain })] as const;
+    cleanups.push(() => apis[1].close());
+    const startBot = (n: 0 | 1) => world.startBot({ BLOCKCHAIN_INFO_URL: apis[n].url });
 
     // Process 1 alone: a channel and the addresses, through the bot.
     const addresses = Array.from({ length: ADDRESSES }, (_, i) => testAddress(`processes-${i}`));
     for (const address of addresses) chain.fund(address, 500_000n);
     chain.mine();
-    const first = startBotProcess(env(0), cwd);
+    const first = startBot(0);
     await first.waitForLog('ready: commands registered');
     await discord.runCommand({ guildId, name: 'config', subcommand: 'channel', options: { channel: channelId } }).reply();
     for (const [i, address] of addresses.entries()) {
@@ -81,7 +63,7 @@ describe.runIf(process.env.TEST_DATABASE_URL)('two bot processes on one database
     }
 
     // Process 2 joins; from here on no command is sent. Wait for its start run (or a tick of its own).
-    const second = startBotProcess(env(1), cwd);
+    const second = startBot(1);
     await second.waitForLog('ready: commands registered');
     await second.waitForLog('job finished', 20_000);
     const from = Date.now();

@@ -1,10 +1,10 @@
-import { and, count, eq, isNull, lt, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { notices, watches } from '../../src/db/schema.js';
+import { watches } from '../../src/db/schema.js';
 import type { FakeInteraction, FakeMessage, LostResponse } from '../fakes/discord.js';
 import { testAddress } from '../support/addresses.js';
 import { testBackends } from '../support/database.js';
-import { finalReply, type Harness, privateError, startHarness, visibleText } from '../support/harness.js';
+import { finalReply, type Harness, outboxSettled, privateError, startHarness, visibleText } from '../support/harness.js';
 
 const DEFERRED = 5;
 const IMMEDIATE = 4;
@@ -228,15 +228,7 @@ describe.each(testBackends())('interactions under faults and hostile input (%s)'
       h.chain.fund(addresses[1]!, 6_000n);
       h.chain.fund(addresses[2]!, 7_000n);
       expect(await h.bot.syncNow()).toBe('completed');
-      await expect
-        .poll(async () => {
-          const [row] = await h.bot.database.db
-            .select({ n: count() })
-            .from(notices)
-            .where(and(isNull(notices.failedAt), lt(notices.deliveredVersion, notices.version)));
-          return row?.n;
-        }, { timeout: 15_000 })
-        .toBe(0);
+      await outboxSettled(h, { timeout: 15_000 });
       const posted = h.discord.channelMessages(channelId).filter((m) => !m.interactionId).slice(noticesBefore);
       expect(posted).toHaveLength(3);
 

@@ -4,19 +4,14 @@
  * and shown twice. The fake Discord here forgets a nonce after NONCE_WINDOW_MS, so every outage
  * below outlasts its memory; the bot must find its first post in the channel and edit it.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { and, count, isNull, lt } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { notices } from '../../src/db/schema.js';
-import { FakeChain, startBlockchainInfoFake } from '../fakes/chain/index.js';
-import { type FailureResponse, type FakeDiscord, startFakeDiscord } from '../fakes/discord.js';
+import type { FailureResponse } from '../fakes/discord.js';
 import { testAddress } from '../support/addresses.js';
-import { killAllBots, noticeStatus, noticeTxid, startBotProcess, startDelayingProxy, waitUntilStable } from '../support/bots.js';
-import { botProcessDatabaseUrl, testBackends } from '../support/database.js';
-import { EXPLORER, type Harness, startHarness } from '../support/harness.js';
+import { type BotWorld, startBotWorld } from '../support/bot-world.js';
+import { noticeStatus, noticeTxid, waitUntilStable } from '../support/bots.js';
+import { testBackends } from '../support/database.js';
+import { type Harness, outboxSettled, startHarness } from '../support/harness.js';
 
 /** how long the fake Discord remembers a nonce: Discord's "few minutes", shortened */
 const NONCE_WINDOW_MS = 1_000;
@@ -46,20 +41,7 @@ describe.each(testBackends())('a notice whose post landed unanswered, then an ou
 
   const messagesRoute = () => new RegExp(`^/channels/${channelId}/messages$`);
   const shown = () => h.discord.channelMessages(channelId).filter((m) => !m.interactionId);
-  async function settled() {
-    await expect
-      .poll(
-        async () => {
-          const [row] = await h.bot.database.db
-            .select({ n: count() })
-            .from(notices)
-            .where(and(isNull(notices.failedAt), lt(notices.deliveredVersion, notices.version)));
-          return row?.n;
-        },
-        { timeout: 30_000, interval: 100 },
-      )
-      .toBe(0);
-  }
+  const settled = () => outboxSettled(h, { timeout: 30_000, interval: 100 });
 
   it.each(TRIALS)('shows one message for the payment, kept up to date, when the answer was lost by $lost (confirmed $confirm)', async ({ answer, confirm }) => {
     const address = testAddress(`outbox-fault-${backend}-${seq++}`);
@@ -104,48 +86,31 @@ describe.each(testBackends())('a notice whose post landed unanswered, then an ou
 });
 
 describe.each(testBackends())('a bot killed after Discord took its post, restarted after the nonce window (%s)', (backend) => {
-  const cleanups: (() => unknown)[] = [];
+  let world: BotWorld | undefined;
   afterEach(async () => {
-    await killAllBots();
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+    await world?.close();
+    world = undefined;
   });
 
   it('shows one message for the payment, and its confirmation edits that message', async () => {
-    const cwd = mkdtempSync(join(tmpdir(), 'satbell-outbox-'));
-    cleanups.push(() => rmSync(cwd, { recursive: true, force: true }));
-    const discord: FakeDiscord = await startFakeDiscord({ nonceWindowMs: NONCE_WINDOW_MS });
-    cleanups.push(() => discord.close());
     // Discord's answers to posts are held back long enough for the kill to land before them.
     let holdPostsMs = 0;
-    const proxy = await startDelayingProxy(discord.apiUrl, (method, path) => (method === 'POST' && /\/channels\/\d+\/messages$/.test(path) ? holdPostsMs : 0));
-    cleanups.push(() => proxy.close());
-    const chain = new FakeChain();
-    const api = await startBlockchainInfoFake({ chain });
-    cleanups.push(() => api.close());
-    const database = await botProcessDatabaseUrl(backend, cwd);
-    cleanups.push(() => database.drop());
-    const databaseUrl = database.url;
-    const guildId = discord.guilds[0]!.id;
-    const channelId = discord.guilds[0]!.channels[0]!.id;
-    const env = {
-      DISCORD_TOKEN: 'outbox-token',
-      DISCORD_API_URL: proxy.url,
-      DISCORD_GUILD_ID: guildId,
-      DATABASE_URL: databaseUrl,
-      BLOCKCHAIN_INFO_URL: api.url,
-      EXPLORER_URL: EXPLORER,
-      SYNC_CRON: '* * * * * *',
-      LOG_LEVEL: 'debug',
-    };
-    const shown = () => discord.channelMessages(channelId).filter((m) => !m.interactionId);
+    world = await startBotWorld({
+      backend,
+      name: 'outbox',
+      env: { DISCORD_TOKEN: 'outbox-token', LOG_LEVEL: 'debug' },
+      discord: { nonceWindowMs: NONCE_WINDOW_MS },
+      delayDiscord: (method, path) => (method === 'POST' && /\/channels\/\d+\/messages$/.test(path) ? holdPostsMs : 0),
+    });
+    const { chain, channelId, notices: shown } = world;
 
     const address = testAddress(`outbox-kill-${backend}`);
     chain.fund(address, 100_000n);
     chain.mine();
-    const first = startBotProcess(env, cwd);
+    const first = world.startBot();
     await first.waitForLog('ready: commands registered');
-    await discord.runCommand({ guildId, name: 'config', subcommand: 'channel', options: { channel: channelId } }).reply();
-    await discord.runCommand({ guildId, name: 'track', options: { address } }).reply();
+    await world.run('config', { channel: channelId }, 'channel').reply();
+    await world.run('track', { address }).reply();
 
     holdPostsMs = 60_000;
     const { txid } = chain.fund(address, 40_000n);
@@ -156,7 +121,7 @@ describe.each(testBackends())('a bot killed after Discord took its post, restart
     chain.mine();
     holdPostsMs = 0;
 
-    const second = startBotProcess(env, cwd);
+    const second = world.startBot();
     await second.waitForLog('ready: commands registered');
     const { value, settled } = await waitUntilStable(
       () => shown().map((m) => ({ txid: noticeTxid(m), status: noticeStatus(m) })),

@@ -7,12 +7,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FakeChain, startBlockchainInfoFake } from '../fakes/chain/index.js';
-import { type FakeInteraction, startFakeDiscord } from '../fakes/discord.js';
+import type { FakeInteraction } from '../fakes/discord.js';
 import { testAddress } from '../support/addresses.js';
-import { killAllBots, startBotProcess } from '../support/bots.js';
-import { botProcessDatabaseUrl, testBackends } from '../support/database.js';
-import { EXPLORER } from '../support/harness.js';
+import { startBotWorld } from '../support/bot-world.js';
+import { killAllBots } from '../support/bots.js';
+import { testBackends } from '../support/database.js';
 import { spawnBot } from '../support/process.js';
 
 /** Shaped like a real bot token, so that nothing but its value gives it away. */
@@ -57,36 +56,17 @@ describe('a start that fails on the database', () => {
 
 describe.each(testBackends())('a running bot at trace level whose calls to Discord fail (%s)', (backend) => {
   it('logs the failures without the bot token, any interaction token or the database password', { timeout: 90_000 }, async () => {
-    const cwd = tempDir();
-    const discord = await startFakeDiscord({ token: DISCORD_TOKEN });
-    cleanups.push(() => discord.close());
-    const chain = new FakeChain();
-    const api = await startBlockchainInfoFake({ chain });
-    cleanups.push(() => api.close());
-    const database = await botProcessDatabaseUrl(backend, cwd);
-    cleanups.push(() => database.drop());
-    let databaseUrl = database.url;
+    const world = await startBotWorld({ backend, name: 'redaction', env: { DISCORD_TOKEN, LOG_LEVEL: 'trace' }, discord: { token: DISCORD_TOKEN } });
+    cleanups.push(() => world.close());
+    const { discord, chain, guildId, channelId } = world;
+    let databaseUrl = world.env.DATABASE_URL!;
     if (backend === 'postgres') {
       // A password in the URL as a real deployment has one (the test server trusts any).
       const withPassword = new URL(databaseUrl);
       withPassword.password = PASSWORD;
       databaseUrl = withPassword.toString();
     }
-    const guildId = discord.guilds[0]!.id;
-    const channelId = discord.guilds[0]!.channels[0]!.id;
-    const bot = startBotProcess(
-      {
-        DISCORD_TOKEN,
-        DISCORD_API_URL: discord.apiUrl,
-        DISCORD_GUILD_ID: guildId,
-        DATABASE_URL: databaseUrl,
-        BLOCKCHAIN_INFO_URL: api.url,
-        EXPLORER_URL: EXPLORER,
-        SYNC_CRON: '* * * * * *',
-        LOG_LEVEL: 'trace',
-      },
-      cwd,
-    );
+    const bot = world.startBot({ DATABASE_URL: databaseUrl });
     await bot.waitForLog('ready: commands registered');
     const interactions: FakeInteraction[] = [];
     const run = (name: string, options: Record<string, string> = {}, subcommand?: string) => {

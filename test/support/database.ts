@@ -1,7 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import postgres from 'postgres';
+import { inject } from 'vitest';
 import { type DatabaseHandle, openDatabase } from '../../src/db/client.js';
+import { uniqueDatabaseName } from './database-name.js';
 
 export type Backend = 'pglite' | 'postgres';
 
@@ -10,7 +11,8 @@ export const testBackends = (): Backend[] => (process.env.TEST_DATABASE_URL ? ['
 
 /**
  * A database of its own for one test file: a fresh Postgres database on TEST_DATABASE_URL's server
- * (dropped afterwards), or PGlite in memory. Runs never collide.
+ * (dropped afterwards), or PGlite in memory, each a copy of the run's migrated database (see
+ * test/support/global-setup.ts). Runs never collide.
  */
 export async function createTestDatabase(backend: Backend = 'pglite'): Promise<DatabaseHandle & { url: string }> {
   const url = backend === 'postgres' ? await createTestDatabaseUrl() : { url: 'memory:', drop: async () => {} };
@@ -25,14 +27,19 @@ export async function createTestDatabase(backend: Backend = 'pglite'): Promise<D
   };
 }
 
-/** A URL for a brand-new database, for tests that open it themselves (or in another process). */
-export async function createTestDatabaseUrl(): Promise<{ url: string; drop(): Promise<void> }> {
+/**
+ * A URL for a brand-new database, for tests that open it themselves (or in another process). On
+ * Postgres it is a copy of the run's migrated template, or with `empty` a database nothing has
+ * touched, as an operator creates one for the bot (for bot processes, and for tests of migrating).
+ */
+export async function createTestDatabaseUrl({ empty = false } = {}): Promise<{ url: string; drop(): Promise<void> }> {
   const server = process.env.TEST_DATABASE_URL;
   if (!server) return { url: 'memory:', drop: async () => {} };
-  const name = `satbell_test_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
+  const name = uniqueDatabaseName('satbell_test');
+  const template = empty ? undefined : inject('postgresTemplate');
   const admin = postgres(server, { max: 1, onnotice: () => {} });
   try {
-    await admin.unsafe(`create database "${name}"`);
+    await admin.unsafe(`create database "${name}"${template ? ` template "${template}"` : ''}`);
   } finally {
     await admin.end();
   }
@@ -53,9 +60,10 @@ export async function createTestDatabaseUrl(): Promise<{ url: string; drop(): Pr
 
 /**
  * A DATABASE_URL for a bot process of its own: PGlite on disk under `cwd` (what `npm start` uses by
- * default), or a brand-new Postgres database. `drop` removes the Postgres one.
+ * default), or a brand-new empty Postgres database: what the bot finds on its first start, as a
+ * user's would. `drop` removes the Postgres one.
  */
 export async function botProcessDatabaseUrl(backend: Backend, cwd: string): Promise<{ url: string; drop(): Promise<void> }> {
-  if (backend === 'postgres') return createTestDatabaseUrl();
+  if (backend === 'postgres') return createTestDatabaseUrl({ empty: true });
   return { url: `file:${join(cwd, 'data/satbell')}`, drop: async () => {} };
 }

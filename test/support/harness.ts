@@ -1,10 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { and, count, isNull, lt } from 'drizzle-orm';
 import { type Logger, pino } from 'pino';
 import { expect } from 'vitest';
 import { type Bot, startBot } from '../../src/app.js';
 import { loadConfig } from '../../src/config/index.js';
+import { notices } from '../../src/db/schema.js';
 import type { InteractionHandlerOptions } from '../../src/discord/interactions.js';
 import { type BlockchainInfoFake, type EsploraFake, FakeChain, startBlockchainInfoFake, startEsploraFake } from '../fakes/chain/index.js';
 import {
@@ -113,6 +115,19 @@ async function harnessDatabase(backend: Backend | 'pglite-file'): Promise<{ url:
 }
 
 export type Harness = Awaited<ReturnType<typeof startHarness>>;
+
+/** Wait until the outbox holds nothing it has yet to deliver (failed notices aside), as its table says. */
+export async function outboxSettled(h: Harness, poll: { timeout: number; interval?: number }): Promise<void> {
+  await expect
+    .poll(async () => {
+      const [row] = await h.bot.database.db
+        .select({ n: count() })
+        .from(notices)
+        .where(and(isNull(notices.failedAt), lt(notices.deliveredVersion, notices.version)));
+      return row?.n;
+    }, poll)
+    .toBe(0);
+}
 
 /** Where, by whom and how a command is typed: `subcommand`, `guildId`, `userId`, `memberPermissions`… */
 export type CommandExtras = Omit<Partial<CommandInput>, 'name' | 'options'>;
