@@ -296,7 +296,8 @@ export function createPushSupervisor(options: PushOptions): PushSupervisor {
       }
       if (stopped) break;
       // Exponential, with jitter, so that many bots do not come back to one server at once.
-      await pause(Math.min(maxBackoffMs, 250 * 2 ** Math.min(attempts + brief, 10)) * (0.5 + Math.random() / 2));
+      // A server that answers but keeps failing us waits up to 2 s more; one that does not answer, up to maxBackoffMs.
+      await pause(Math.min(maxBackoffMs, 250 * 2 ** Math.min(attempts + Math.min(brief, 3), 10)) * (0.5 + Math.random() / 2));
     }
   }
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { fakeScriptHash } from '../fakes/chain/electrum.js';
+import { type ElectrumHistoryEntry, fakeScriptHash } from '../fakes/chain/electrum.js';
 import type { FakeGuild, FakeMessage } from '../fakes/discord.js';
 import { testAddress } from '../support/addresses.js';
 import { testBackends } from '../support/database.js';
@@ -50,6 +50,22 @@ describe.each(testBackends())('real-time notices from an Electrum server (%s)', 
     await expect.poll(() => noticeText(notices()[before]!), SECONDS).toContain(`Status: Confirmed in block ${block.height.toLocaleString('en-US')}`);
     expect(notices()).toHaveLength(before + 1);
     expect(await h.reply('balance', { address })).toSatisfy((m: FakeMessage) => visibleText(m).includes('0.0005'));
+    // Stored once, its net and fee are reused when it confirms: the raw tx was fetched once.
+    const fetched = h.electrum!.requests.filter((r) => r.method === 'blockchain.transaction.get' && (r.params as unknown[])[0] === payment.txid);
+    expect(fetched).toHaveLength(1);
+  });
+
+  it('unsubscribes an address once /untrack leaves no server watching it', async () => {
+    const address = fresh();
+    await track(address, 'gone-soon');
+    await h.reply('untrack', { address });
+    await expect
+      .poll(() => h.electrum!.requests.some((r) => r.method === 'blockchain.scripthash.unsubscribe' && (r.params as unknown[])[0] === fakeScriptHash(address)), SECONDS)
+      .toBe(true);
+    const before = notices().length;
+    h.chain.fund(address, 5_000n);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(notices()).toHaveLength(before);
   });
 
   it('edits the notice of an evicted payment, and of a replaced one, announcing the replacement', async () => {
@@ -99,22 +115,39 @@ describe.each(testBackends())('real-time notices from an Electrum server (%s)', 
     expect(h.api.requests.length).toBe(calls);
   });
 
-  it('drops a server that lies about a history, storing nothing wrong, and the sync reconciles over HTTP', async () => {
+  const reconnects = () => h.electrum!.requests.filter((r) => r.method === 'server.version').length;
+
+  it.each([
+    ['lists a transaction it does not have', (truth: ElectrumHistoryEntry[]) => [...truth, { tx_hash: 'ab'.repeat(32), height: 0 }]],
+    ['leaves out the newest payment', (truth: ElectrumHistoryEntry[]) => truth.slice(0, -1)],
+  ])('drops a server whose history %s, storing nothing wrong, and the sync reconciles over HTTP', async (_lie, lie) => {
     const address = fresh();
-    await track(address, 'lied-to');
+    await track(address, `lied-to-${seed}`);
     const before = notices().length;
-    h.electrum!.misbehave = { history: (_hash, truth) => [...truth, { tx_hash: 'ab'.repeat(32), height: 0 }] };
+    const dropped = reconnects();
+    h.electrum!.misbehave = { history: (hash, truth) => (hash === fakeScriptHash(address) ? lie(truth) : truth) };
     h.chain.fund(address, 9_000n);
-    await expect.poll(() => h.electrum!.connections(), SECONDS).toBe(0);
+    h.chain.fund(address, 1_000n);
+    await expect.poll(reconnects, SECONDS).toBeGreaterThan(dropped);
+    expect(notices()).toHaveLength(before);
     h.electrum!.misbehave = {};
     expect(await h.bot.syncNow()).toBe('completed');
+    await expect.poll(() => notices().length, SECONDS).toBe(before + 2);
+    expect(visibleText(await h.reply('balance', { address }))).toContain('0.0001');
+  });
+
+  it('drops a connection that sends garbage or a status nobody asked for, and carries on', async () => {
+    for (const garbage of [`{"jsonrpc":"2.0","method":"blockchain.scripthash.subscribe","params":["${'cd'.repeat(32)}",null]}\n`, 'not json\n']) {
+      await expect.poll(() => h.electrum!.connections(), { timeout: 15_000, interval: 50 }).toBe(1);
+      const dropped = reconnects();
+      h.electrum!.sendRaw(garbage);
+      await expect.poll(reconnects, { timeout: 15_000, interval: 50 }).toBeGreaterThan(dropped);
+    }
+    const address = fresh();
+    await track(address, 'after-garbage');
+    const before = notices().length;
+    h.chain.fund(address, 3_000n);
     await expect.poll(() => notices().length, SECONDS).toBe(before + 1);
-    expect(noticeText(notices()[before]!)).toContain('Incoming +0.00009000 BTC');
-    h.electrum!.sendRaw('{"jsonrpc":"2.0","method":"blockchain.scripthash.subscribe","params":["' + 'cd'.repeat(32) + '",null]}\n');
-    h.electrum!.sendRaw('not json\n');
-    await expect.poll(() => h.electrum!.connections(), { timeout: 15_000, interval: 100 }).toBe(1);
-    const reply = await h.reply('balance', { address });
-    expect(visibleText(reply)).toContain('0.00009');
   });
 });
 
