@@ -109,7 +109,11 @@ describe.each(testBackends())('real-time notices from an Electrum server (%s)', 
   });
 
   it('makes an idle reconciliation cost no HTTP call', async () => {
-    await expect.poll(() => h.electrum!.connections(), SECONDS).toBe(1);
+    const address = fresh();
+    await track(address, 'idle');
+    const before = notices().length;
+    h.chain.fund(address, 8_000n);
+    await expect.poll(() => notices().length, SECONDS).toBe(before + 1);
     const calls = h.api.requests.length;
     expect(await h.bot.syncNow()).toBe('completed');
     expect(h.api.requests.length).toBe(calls);
