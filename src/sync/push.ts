@@ -119,7 +119,7 @@ export function createPushSupervisor(options: PushOptions): PushSupervisor {
   async function readAndApply(s: Session, scriptHash: string) {
     const sub = s.subs.get(scriptHash);
     if (!sub || sub.status === undefined || sub.status === sub.stored) return;
-    const read = await readElectrumHistory({ api: s.api, network, cache, blockTimes, known: wallet.knownTxs }, sub.address, sub.status);
+    const read = await readElectrumHistory({ api: s.api, network, cache, blockTimes, tipHeight: s.tipHeight, known: wallet.knownTxs }, sub.address, sub.status);
     await wallet.applyPushed(read.history, read.status, s.tipHeight);
     sub.stored = read.status;
   }
@@ -163,14 +163,18 @@ export function createPushSupervisor(options: PushOptions): PushSupervisor {
   async function resubscribe(s: Session) {
     const tracked = await wallet.trackedAddresses();
     const wanted = new Map(tracked.map((a) => [addressScriptHash(a.address, network), a]));
+    const polledBefore = s.polled.size;
+    let freed = 0;
     for (const [scriptHash, sub] of s.subs) {
       if (wanted.has(scriptHash)) continue;
       s.subs.delete(scriptHash);
+      freed++;
       s.api.unsubscribeScriptHash(scriptHash).catch((err: unknown) => log.debug({ err, address: sub.address }, 'unsubscribe failed'));
     }
+    // A place freed under the server's cap: the polled ones are asked again.
+    if (freed) s.polled.clear();
     for (const address of s.polled) if (!wanted.has(addressScriptHash(address, network))) s.polled.delete(address);
     const fresh = [...wanted].filter(([h, a]) => !s.subs.has(h) && !s.polled.has(a.address));
-    const polledBefore = s.polled.size;
     for (let i = 0; i < fresh.length && !s.polled.size; i += SUBSCRIBE_BATCH) {
       const chunk = fresh.slice(i, i + SUBSCRIBE_BATCH);
       // Registered before asking: a push may come in before the answer is read.

@@ -181,5 +181,11 @@ describe('Electrum subscription cap', () => {
     expect(h.api.requests.length).toBeGreaterThan(calls);
     await expect.poll(() => notices().length, SECONDS).toBe(2);
     expect(noticeText(notices()[1]!)).toContain('Incoming +0.00002000 BTC');
+
+    // /untrack frees the place: the polled address is subscribed, and pushed from then on.
+    await h.reply('untrack', { address: first });
+    await expect.poll(async () => visibleText(await h.reply('config', {}, { subcommand: 'show' })), SECONDS).toMatch(/1 subscribed, 0 polled/);
+    h.chain.fund(second, 3_000n);
+    await expect.poll(() => notices().length, SECONDS).toBe(3);
   });
 });

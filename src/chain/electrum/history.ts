@@ -29,8 +29,10 @@ export interface ElectrumHistoryDeps {
   network: Network;
   /** decoded transactions that never change, kept across reads */
   cache: TxCache;
-  /** block time by height, kept across reads */
+  /** block time by height, kept across reads for blocks deep enough not to be reorganised away */
   blockTimes: Map<number, Date>;
+  /** the chain's tip as last told; without it no block time is kept across reads */
+  tipHeight?: number;
   /** what is stored of these txids of the address */
   known: (address: string, txids: readonly string[]) => Promise<ReadonlyMap<string, KnownTx>>;
   clock?: () => Date;
@@ -44,6 +46,8 @@ export interface ElectrumRead {
 
 /** how many block times are remembered: enough for the heights a busy set of addresses touches */
 const BLOCK_TIMES_KEPT = 5_000;
+/** a block this many below the tip is taken as settled: its header, and so its time, stays */
+const SETTLED_DEPTH = 6;
 
 /**
  * Read `address`'s history. `expectedStatus` is the one the server pushed or answered: a read that
@@ -100,12 +104,14 @@ async function timeOf(deps: ElectrumHistoryDeps, entry: ElectrumHistoryItem, sto
   return { blockHeight: entry.height, time: await blockTime(deps, entry.height), timeIsBlockTime: true };
 }
 
-async function blockTime({ api, blockTimes }: ElectrumHistoryDeps, height: number): Promise<Date> {
+async function blockTime({ api, blockTimes, tipHeight }: ElectrumHistoryDeps, height: number): Promise<Date> {
   const cached = blockTimes.get(height);
   if (cached) return cached;
   const header = await api.blockHeader(height);
   // The header's time: a little-endian uint32 of seconds at byte 68.
   const time = new Date(Buffer.from(header, 'hex').readUInt32LE(68) * 1000);
+  // A recent block may yet be replaced by another at its height, with another time: asked again.
+  if (tipHeight === undefined || height > tipHeight - SETTLED_DEPTH) return time;
   if (blockTimes.size >= BLOCK_TIMES_KEPT) blockTimes.delete(blockTimes.keys().next().value!);
   blockTimes.set(height, time);
   return time;
