@@ -15,8 +15,8 @@ import { addressScriptHash } from '../chain/electrum/scripthash.js';
 import { createMemoryTxCache } from '../chain/electrum/transactions.js';
 import type { Logger } from '../logger.js';
 import type { WalletService } from '../wallet/service.js';
-import type { JobCoordinator, LeaseCoordinator } from './coordinator.js';
 import type { NoticeSignal } from './notice-signal.js';
+import { createHeldLease, type PushCoordinator } from './push-lease.js';
 
 export interface PushStatus {
   /** host:port of the server connected to; undefined while none is */
@@ -41,7 +41,7 @@ export interface PushOptions {
   wallet: WalletService;
   network: Network;
   logger: Logger;
-  coordinator: Pick<LeaseCoordinator, 'shouldRun' | 'onComplete'> & Pick<JobCoordinator, 'renew'>;
+  coordinator: PushCoordinator;
   watchesChanged?: NoticeSignal;
   /** how long the lease is held without renewal; renewed every third of it */
   leaseMs?: number;
@@ -88,14 +88,12 @@ export function createPushSupervisor(options: PushOptions): PushSupervisor {
   const blockTimes = new Map<number, Date>();
   let session: Session | undefined;
   let server: string | undefined;
-  let leased = false;
   let stopped = false;
   let loop: Promise<void> | undefined;
   let wake: (() => void) | undefined;
-  let renewer: NodeJS.Timeout | undefined;
   let unlisten: (() => void) | undefined;
 
-  const release = () => coordinator.onComplete(JOB).catch((err: unknown) => log.warn({ err }, 'could not release the push lease'));
+  const lease = createHeldLease({ coordinator, job: JOB, leaseMs, log, onLost: () => session?.client.close() });
   const pause = (ms: number) =>
     new Promise<void>((resolve) => {
       if (stopped) return resolve();
@@ -221,7 +219,7 @@ export function createPushSupervisor(options: PushOptions): PushSupervisor {
     const closed = new Promise<void>((resolve) =>
       client.once('close', (reason) => {
         s.healthy = false;
-        if (!stopped && leased) log.warn({ server: client.server, reason: reason.reason }, 'Electrum connection lost; reconnecting, the sync polls over HTTP meanwhile');
+        if (!stopped && lease.held) log.warn({ server: client.server, reason: reason.reason }, 'Electrum connection lost; reconnecting, the sync polls over HTTP meanwhile');
         resolve();
       }),
     );
@@ -240,30 +238,13 @@ export function createPushSupervisor(options: PushOptions): PushSupervisor {
     return { closed };
   }
 
+  /** the lease, unless stopped while asking for it: then what was just taken is given back */
   async function holdLease(): Promise<boolean> {
-    if (leased) return true;
-    const got = await coordinator.shouldRun(JOB, leaseMs).catch((err: unknown) => (log.warn({ err }, 'could not ask for the push lease'), false));
-    // Stopped while asking: give back what was just taken.
-    if (stopped) return got && (await release(), false);
-    leased = got;
-    if (!leased) return false;
-    renewer = setInterval(() => {
-      coordinator
-        .renew(JOB, leaseMs)
-        .then((still) => {
-          if (still || !leased) return;
-          log.warn('the push lease went to another process; dropping subscriptions');
-          loseLease();
-        })
-        .catch((err: unknown) => log.warn({ err }, 'could not renew the push lease'));
-    }, leaseMs / 3);
-    return true;
-  }
-
-  function loseLease() {
-    leased = false;
-    clearInterval(renewer);
-    session?.client.close();
+    const got = await lease.take();
+    if (!stopped) return got;
+    lease.drop();
+    if (got) await lease.release();
+    return false;
   }
 
   async function run() {
@@ -281,7 +262,7 @@ export function createPushSupervisor(options: PushOptions): PushSupervisor {
       const connected = await connect(address).catch((err: unknown) => void log.debug({ err, server: `${address.host}:${address.port}` }, 'Electrum connection failed'));
       if (connected) {
         // Stopped, or the lease lost, while connecting: nobody else will close it.
-        if (stopped || !leased) session?.client.close();
+        if (stopped || !lease.held) session?.client.close();
         if (saidDown) log.info({ server }, 'an Electrum server answers again; push is back');
         attempts = 0;
         saidDown = false;
@@ -315,11 +296,12 @@ export function createPushSupervisor(options: PushOptions): PushSupervisor {
       if (stopped) return;
       stopped = true;
       unlisten?.();
-      const held = leased;
-      loseLease();
+      const held = lease.held;
+      lease.drop();
+      session?.client.close();
       wake?.();
       await loop;
-      if (held) await release();
+      if (held) await lease.release();
     },
     isCurrent(address, storedStatus) {
       const s = session;
@@ -328,7 +310,7 @@ export function createPushSupervisor(options: PushOptions): PushSupervisor {
       return sub !== undefined && sub.status !== undefined && sub.status === storedStatus;
     },
     status() {
-      if (!leased) return undefined;
+      if (!lease.held) return undefined;
       return { server: session?.healthy ? server : undefined, subscribed: session?.subs.size ?? 0, polled: session?.polled.size ?? 0 };
     },
   };
