@@ -11,6 +11,7 @@ import { createPushSupervisor, type PushSupervisor } from '../../src/sync/push.j
 import { createWalletService } from '../../src/wallet/service.js';
 import { type BlockchainInfoFake, FakeChain, startBlockchainInfoFake } from '../fakes/chain/index.js';
 import { type ElectrumFake, startElectrumFake } from '../fakes/chain/electrum.js';
+import { fakeTlsCert, fakeTlsKey } from '../fakes/chain/electrum-tls.js';
 import { testAddress } from '../support/addresses.js';
 import { createTestDatabase, testBackends } from '../support/database.js';
 
@@ -53,12 +54,12 @@ describe.each(testBackends())('push supervisors on one database (%s)', (backend)
     return { service: createWalletService({ db: database.db, provider, logger, watchesChanged }), watchesChanged };
   }
 
-  function supervisor(owner: string, servers: string[], { dies = false } = {}) {
+  function supervisor(owner: string, servers: string[], { dies = false, tlsInsecure = false } = {}) {
     const { service, watchesChanged } = wallet();
     const leases = createLeaseCoordinator({ db: database.db, owner });
     // A process that dies never gives its lease back: it only stops renewing it.
     const coordinator = dies ? { ...leases, onComplete: async () => {} } : leases;
-    const push = createPushSupervisor({ servers: servers.map(parseElectrumServer), tlsInsecure: false, wallet: service, network: 'mainnet', logger, coordinator, watchesChanged, leaseMs: LEASE_MS });
+    const push = createPushSupervisor({ servers: servers.map(parseElectrumServer), tlsInsecure, wallet: service, network: 'mainnet', logger, coordinator, watchesChanged, leaseMs: LEASE_MS });
     started.push(push);
     push.start();
     return { push, wallet: service, watchesChanged };
@@ -104,5 +105,22 @@ describe.each(testBackends())('push supervisors on one database (%s)', (backend)
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     expect(said()).toBe(1);
     expect(nowhere.push.status()).toMatchObject({ server: undefined });
+  });
+
+  it('accepts a self-signed certificate only with ELECTRUM_TLS_INSECURE', async () => {
+    for (const s of started.splice(0)) await s.stop();
+    const tls = await startElectrumFake({ chain, tls: { key: fakeTlsKey, cert: fakeTlsCert } });
+    try {
+      expect(tls.url).toMatch(/^ssl:\/\//);
+      const verified = supervisor(`E-${backend}`, [tls.url]);
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      expect(verified.push.status()).toMatchObject({ server: undefined });
+      await verified.push.stop();
+      const insecure = supervisor(`F-${backend}`, [tls.url], { tlsInsecure: true });
+      await expect.poll(() => insecure.push.status()?.server, SOON).toBe(`127.0.0.1:${tls.port}`);
+      await insecure.push.stop();
+    } finally {
+      await tls.close();
+    }
   });
 });
