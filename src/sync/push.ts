@@ -118,6 +118,9 @@ export function createPushSupervisor(options: PushOptions): PushSupervisor {
     const sub = s.subs.get(scriptHash);
     if (!sub || sub.status === undefined || sub.status === sub.stored) return;
     const read = await readElectrumHistory({ api: s.api, network, cache, blockTimes, tipHeight: s.tipHeight, known: wallet.knownTxs }, sub.address, sub.status);
+    // Read on a connection since replaced: a newer read may be stored already, and this older one
+    // would take its transactions away again.
+    if (session !== s || !s.client.open) return;
     await wallet.applyPushed(read.history, read.status, s.tipHeight);
     sub.stored = read.status;
   }
