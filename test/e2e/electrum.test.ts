@@ -11,7 +11,7 @@ const fresh = () => testAddress(`push-${seed++}`);
 const guild: FakeGuild = { id: '610000000000000001', name: 'Push', channels: [{ id: '610000000000000010', name: 'btc-alerts' }] };
 const CHANNEL = guild.channels[0]!.id;
 /** what "within seconds" is held to: the cron sync is set to the first of January, so only push can do it */
-const SECONDS = { timeout: 5_000, interval: 50 };
+const SECONDS = { timeout: 10_000, interval: 50 };
 
 const noticeText = (m: FakeMessage) =>
   [visibleText(m), ...m.embeds.flatMap((e) => (e.fields ?? []).map((f) => `${f.name}: ${f.value}`))].join('\n');
