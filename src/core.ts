@@ -12,6 +12,7 @@ import { createNoticeDispatcher, type NoticeDispatcher } from './sync/notice-dis
 import type { NoticeTransport } from './sync/notice-port.js';
 import { createNoticeSignal } from './sync/notice-signal.js';
 import { type RunOutcome, type ScheduledJob, scheduleJob } from './sync/scheduler.js';
+import { createPushSupervisor, type PushSupervisor } from './sync/push.js';
 import { createSettingsService } from './sync/settings.js';
 import { createSync } from './sync/sync.js';
 import { createWalletService } from './wallet/service.js';
@@ -62,6 +63,8 @@ export async function openCore(config: CoreConfig, logger: Logger): Promise<Core
   // Notices are written in the transaction that stores the change; the dispatcher, once started,
   // hears of them at once.
   const noticesWritten = createNoticeSignal();
+  // Told of each /track and /untrack, so that push subscribes or unsubscribes at once.
+  const watchesChanged = createNoticeSignal();
   const wallet = createWalletService({
     db,
     provider,
@@ -69,6 +72,7 @@ export async function openCore(config: CoreConfig, logger: Logger): Promise<Core
     network: config.NETWORK,
     maxAddressesPerGuild: config.MAX_ADDRESSES_PER_GUILD,
     noticesWritten,
+    watchesChanged,
   });
   const settings = createSettingsService({ db });
   const ctx: CommandContext = {
@@ -77,11 +81,12 @@ export async function openCore(config: CoreConfig, logger: Logger): Promise<Core
     links: createExplorerLinks(config.EXPLORER_URL),
     providerName: () => provider.lastServedBy ?? provider.name,
     dataServices: () => provider.status(),
+    pushStatus: () => (config.ELECTRUM_SERVERS.length ? (background?.push?.status() ?? null) : undefined),
     logger,
   };
 
   /** what startBackground started, for stop() to stop */
-  let background: { dispatcher: NoticeDispatcher; job: ScheduledJob } | undefined;
+  let background: { dispatcher: NoticeDispatcher; job: ScheduledJob; push?: PushSupervisor } | undefined;
   let stopped = false;
   return {
     database,
@@ -91,7 +96,19 @@ export async function openCore(config: CoreConfig, logger: Logger): Promise<Core
       // Deliver at once what a previous run left pending: Discord dedupes a nonce only for minutes.
       const dispatcher = createNoticeDispatcher({ db, transport, logger, guildId, exceptGuildId, wakeOn: noticesWritten });
       dispatcher.start();
-      const sync = createSync({ wallet, provider, logger });
+      const push = config.ELECTRUM_SERVERS.length
+        ? createPushSupervisor({
+            servers: config.ELECTRUM_SERVERS,
+            tlsInsecure: config.ELECTRUM_TLS_INSECURE,
+            wallet,
+            network: config.NETWORK,
+            logger,
+            // Its own coordinator: the lease of 'push' is held for as long as the process lives.
+            coordinator: createLeaseCoordinator({ db, owner: leaseOwner(database), logger }),
+            watchesChanged,
+          })
+        : undefined;
+      const sync = createSync({ wallet, provider, logger, isCurrent: push?.isCurrent });
       const job = scheduleJob({
         name: 'sync',
         cron: config.SYNC_CRON,
@@ -102,12 +119,14 @@ export async function openCore(config: CoreConfig, logger: Logger): Promise<Core
         leaseMs: 10_000,
         runAtStart: true,
       });
-      background = { dispatcher, job };
+      push?.start();
+      background = { dispatcher, job, push };
     },
     syncNow: () => (background ? background.job.runNow() : Promise.resolve('skipped')),
     async stop() {
       if (stopped) return;
       stopped = true;
+      await background?.push?.stop();
       await background?.job.stop();
       await background?.dispatcher.stop();
       await database.close();

@@ -1,6 +1,7 @@
 import type { ExplorerLinks } from '../chain/explorer.js';
 import type { ProviderStatus } from '../chain/providers/failover.js';
 import type { Logger } from '../logger.js';
+import type { PushStatus } from '../sync/push.js';
 import type { SettingsService } from '../sync/settings.js';
 import type { WalletService } from '../wallet/service.js';
 
@@ -13,5 +14,10 @@ export interface CommandContext {
   providerName: () => string;
   /** the configured data services, preferred first, and which are set aside after failing (/config show) */
   dataServices: () => ProviderStatus[];
+  /**
+   * Electrum push (/config show): undefined when it is off, null when another process holds it
+   * (only one keeps subscriptions)
+   */
+  pushStatus?: () => PushStatus | null | undefined;
   logger: Logger;
 }

@@ -1,7 +1,13 @@
 import { z } from 'zod';
 import { NETWORKS } from '../chain/address.js';
 import { PROVIDER_KINDS, type ProviderKind } from '../chain/providers/index.js';
+import { type ElectrumServerAddress, parseElectrumServer } from '../chain/electrum/socket.js';
 import { CRON_HINT, cronProblems } from './cron.js';
+
+/** The sync's default schedule: every 5 minutes when it is all there is. */
+export const POLLING_SYNC_CRON = '*/5 * * * *';
+/** With an Electrum server pushing changes, the sync only reconciles: every 30 minutes is enough. */
+export const RECONCILING_SYNC_CRON = '*/30 * * * *';
 
 /**
  * Every setting satbell reads, parsed once at start. A bad value fails here with the variable's
@@ -47,14 +53,37 @@ const schema = z.object({
     })
     .transform(Number),
   EXPLORER_URL: z.url({ error: 'must be a URL such as https://mempool.space' }).default('https://mempool.space'),
+  // Unset: a default that depends on ELECTRUM_SERVERS (see withChain).
   SYNC_CRON: z
     .string()
     .trim()
-    .default('*/5 * * * *')
+    .optional()
     .superRefine((expr, ctx) => {
+      if (expr === undefined) return;
       const problems = cronProblems(expr);
       if (problems.length) ctx.addIssue({ code: 'custom', message: `must be a cron expression (${problems.join('; ')}): use ${CRON_HINT}` });
     }),
+  ELECTRUM_SERVERS: z
+    .string()
+    .trim()
+    .transform((text, ctx): ElectrumServerAddress[] => {
+      const servers: ElectrumServerAddress[] = [];
+      const items = text.split(',').map((s) => s.trim()).filter(Boolean);
+      for (const item of items) {
+        try {
+          servers.push(parseElectrumServer(item));
+        } catch {
+          ctx.addIssue({ code: 'custom', message: `has "${item}", which is not tcp://host:port or ssl://host:port (e.g. ssl://electrum.local:50002)` });
+        }
+      }
+      if (!items.length) ctx.addIssue({ code: 'custom', message: 'lists no server: use e.g. ssl://electrum.local:50002' });
+      return servers;
+    })
+    .optional(),
+  ELECTRUM_TLS_INSECURE: z
+    .enum(['true', 'false'], { error: 'must be true or false' })
+    .default('false')
+    .transform((text) => text === 'true'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   // Unset: readable lines on a terminal, JSON elsewhere (src/log-format.ts chooses).
   LOG_FORMAT: z.enum(['json', 'pretty'], { error: 'must be json or pretty (unset: readable on a terminal, JSON otherwise)' }).optional(),
@@ -97,7 +126,9 @@ const withChain = schema.transform((c, ctx) => {
   if (!esploraUrl && providers.includes('esplora')) {
     ctx.addIssue({ code: 'custom', path: ['ESPLORA_URL'], message: `must be set on ${c.NETWORK}: there is no public Esplora for it (e.g. http://127.0.0.1:3002)` });
   }
-  return { ...c, CHAIN_PROVIDERS: providers, ESPLORA_URL: esploraUrl ?? '' };
+  const electrumServers = c.ELECTRUM_SERVERS ?? [];
+  const syncCron = c.SYNC_CRON ?? (electrumServers.length ? RECONCILING_SYNC_CRON : POLLING_SYNC_CRON);
+  return { ...c, CHAIN_PROVIDERS: providers, ESPLORA_URL: esploraUrl ?? '', ELECTRUM_SERVERS: electrumServers, SYNC_CRON: syncCron };
 });
 
 /** Every setting but the token: what the core and the terminal shell run on. */

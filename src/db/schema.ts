@@ -17,6 +17,11 @@ export const addresses = pgTable('addresses', {
    * confirmed once the tip is past it, so the sync reads the list again only then (null: unknown)
    */
   txsTipHeight: integer('txs_tip_height'),
+  /**
+   * The Electrum status of the stored history, as last applied from a server: a status pushed
+   * or answered that equals it means nothing changed (null: none yet, or an empty history)
+   */
+  electrumStatus: text('electrum_status'),
 });
 
 /** A server's interest in an address: removing it never touches another server's watch. */

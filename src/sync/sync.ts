@@ -51,11 +51,17 @@ export function createSync({
   provider,
   logger,
   clock = () => new Date(),
+  isCurrent,
 }: {
   wallet: WalletService;
   provider: ChainProvider;
   logger: Logger;
   clock?: Now;
+  /**
+   * With push on (src/sync/push.ts): the address is subscribed and stored as the server has it,
+   * so the pass leaves it alone and an idle reconciliation makes no HTTP call.
+   */
+  isCurrent?: (address: string, storedStatus: string | null) => boolean;
 }) {
   /** the tip, or undefined when the provider cannot say: then every waiting address is read, as it may have confirmed */
   async function tipHeight(signal?: AbortSignal): Promise<number | undefined> {
@@ -83,7 +89,8 @@ export function createSync({
   }
 
   return async function syncAll(signal?: AbortSignal): Promise<SyncReport> {
-    const tracked = await wallet.trackedAddresses();
+    const all = await wallet.trackedAddresses();
+    const tracked = isCurrent ? all.filter((a) => !isCurrent(a.address, a.electrumStatus)) : all;
     const report: SyncReport = {
       addresses: tracked.length,
       refreshed: 0,
@@ -95,7 +102,10 @@ export function createSync({
       tipHeight: null,
       blockTimes: 0,
     };
-    if (!tracked.length) return report;
+    if (!tracked.length) {
+      if (all.length) logger.info({ ...report, pushed: all.length }, 'sync done: push has every address as stored');
+      return report;
+    }
 
     const live = await provider.getBalances(
       tracked.map((a) => a.address),
@@ -134,7 +144,7 @@ export function createSync({
     if (!signal?.aborted) report.blockTimes = await mendBlockTimes(signal);
     // An aborted pass is not a completed one: say so to the scheduler (what it stored is kept).
     signal?.throwIfAborted();
-    logger.info(report, 'sync done');
+    logger.info(isCurrent ? { ...report, pushed: all.length - tracked.length } : report, 'sync done');
     return report;
   };
 }

@@ -23,6 +23,8 @@ export interface WalletDeps {
   clock?: Now;
   /** told after a history's notices committed (the dispatcher listens) */
   noticesWritten?: NoticeSignal;
+  /** told after a watch was added or removed (the push supervisor subscribes or unsubscribes) */
+  watchesChanged?: NoticeSignal;
   /** the most addresses one server may track (MAX_ADDRESSES_PER_GUILD); default: no limit */
   maxAddressesPerGuild?: number;
 }
@@ -32,17 +34,17 @@ export type OnWait = (provider: string, waitMs: number) => void;
 
 export type WalletContext = ReturnType<typeof createWalletContext>;
 
-export function createWalletContext({ db, provider, logger, network = 'mainnet', clock = () => new Date(), noticesWritten, maxAddressesPerGuild = Infinity }: WalletDeps) {
+export function createWalletContext({ db, provider, logger, network = 'mainnet', clock = () => new Date(), noticesWritten, watchesChanged, maxAddressesPerGuild = Infinity }: WalletDeps) {
   // Reads are safe to repeat after a lost connection. Writes are not blindly: applyHistory repeats
   // a history (it compares before it changes), and the use cases check what a lost one did.
   const repo = withRetries(
     createWalletRepository({ db }),
     // markChecked only moves a time forward, so repeating it is harmless.
-    ['findWatch', 'findWatchByLabel', 'findAddress', 'listWatches', 'watchTotals', 'trackedAddresses', 'confirmedTxids', 'listTxs', 'markChecked'],
+    ['findWatch', 'findWatchByLabel', 'findAddress', 'listWatches', 'watchTotals', 'trackedAddresses', 'confirmedTxids', 'listTxs', 'markChecked', 'knownTxs', 'setElectrumStatus'],
     { logger },
   );
   const applyHistory: ApplyHistory = createApplyHistory({ db, logger, noticesWritten });
-  return { repo, provider, logger, network, clock, applyHistory, maxAddressesPerGuild };
+  return { repo, provider, logger, network, clock, applyHistory, maxAddressesPerGuild, watchesChanged };
 }
 
 /**

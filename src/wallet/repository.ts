@@ -1,4 +1,4 @@
-import { and, asc, count, desc, eq, sql } from 'drizzle-orm';
+import { and, asc, count, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { addresses, addressTransactions, transactions, watches } from '../db/schema.js';
 import { deleteOrphanTransactions, INSERT_CHUNK } from './history-rows.js';
@@ -130,6 +130,28 @@ function addressReads(db: Database) {
       return new Set(rows.map((r) => r.txid));
     },
 
+    /** What is stored of these txids of the address: a txid's net and fee never change, so a push source reuses them. */
+    async knownTxs(address: string, txids: readonly string[]) {
+      if (!txids.length) return [];
+      return db
+        .select({
+          txid: transactions.txid,
+          blockHeight: transactions.blockHeight,
+          time: transactions.time,
+          timeIsBlockTime: transactions.timeIsBlockTime,
+          fee: transactions.fee,
+          net: addressTransactions.net,
+        })
+        .from(addressTransactions)
+        .innerJoin(transactions, eq(transactions.txid, addressTransactions.txid))
+        .where(and(eq(addressTransactions.address, address), inArray(addressTransactions.txid, [...txids])));
+    },
+
+    /** The Electrum status the stored history of the address now has (null: none known). */
+    async setElectrumStatus(address: string, status: string | null): Promise<void> {
+      await db.update(addresses).set({ electrumStatus: status }).where(eq(addresses.address, address));
+    },
+
     /** Newest first, unconfirmed first. */
     async listTxs(address: string, { limit, offset = 0 }: { limit: number; offset?: number }) {
       const [rows, [total]] = await Promise.all([
@@ -171,6 +193,7 @@ function syncQueries(db: Database) {
           txCount: addresses.txCount,
           txsUpdatedAt: addresses.txsUpdatedAt,
           txsTipHeight: addresses.txsTipHeight,
+          electrumStatus: addresses.electrumStatus,
           // Literal SQL: drizzle leaves column names unqualified here, which a correlated
           // subquery over two tables cannot have.
           hasUnconfirmed: sql<boolean>`exists (select 1 from address_transactions l join transactions t on t.txid = l.txid

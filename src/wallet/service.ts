@@ -5,10 +5,13 @@
  * provider said through apply-history.ts.
  */
 import { parseAddress } from '../chain/address.js';
+import type { KnownTx } from '../chain/electrum/history.js';
+import type { AddressHistory } from '../chain/provider.js';
 import { retryTransient } from '../db/retry.js';
 import { createWalletContext, type WalletContext, type WalletDeps } from './context.js';
 import { checkText } from './input.js';
 import { resolveAddress } from './labels.js';
+import type { AddressChanges } from './history-diff.js';
 import { createReadUseCases } from './reads.js';
 import { createRefresh } from './refresh.js';
 import { createWatchUseCases } from './watches.js';
@@ -29,10 +32,31 @@ export function createWalletService(deps: WalletDeps) {
     ...createReadUseCases(ctx, refresh),
     refresh,
     ...syncReads(ctx),
+    ...pushUseCases(ctx),
   };
 }
 
 export type WalletService = ReturnType<typeof createWalletService>;
+
+/** What a push source (src/sync/push.ts) reads and stores. */
+function pushUseCases(ctx: WalletContext) {
+  const { repo, clock, applyHistory } = ctx;
+  return {
+    /** What is stored of these txids of the address, for a source to reuse rather than fetch. */
+    async knownTxs(address: string, txids: readonly string[]): Promise<Map<string, KnownTx>> {
+      return new Map((await repo.knownTxs(address, txids)).map((t) => [t.txid, t]));
+    },
+    /**
+     * Store a complete history a server pushed, by the one road (notices in the same transaction),
+     * then the status it has: a later push or reconnect with that status has nothing new.
+     */
+    async applyPushed(history: AddressHistory, status: string | null, tipHeight?: number): Promise<AddressChanges> {
+      const applied = await applyHistory(history, { at: clock(), scope: 'complete', tipHeight });
+      if (applied.consistent) await repo.setElectrumStatus(history.balance.address, status);
+      return applied.changes;
+    },
+  };
+}
 
 /** What the sync reads and mends besides refreshing addresses. */
 function syncReads({ repo, logger, clock }: WalletContext) {

@@ -68,6 +68,7 @@ async function addWatch(ctx: WalletContext, input: TrackInput, address: string, 
   // stamped with this attempt's time, so it is ours and not someone else's.
   if (!watchAdded && !(inDoubt && (await isOurWatch(ctx, input, address, at)))) throw createAlreadyTrackedError(address, label);
   logger.info({ guildId: input.guildId, address, txs: history.txs.length }, 'tracked');
+  ctx.watchesChanged?.notify();
   return { address, label, balance: history.balance.balance, txCount: history.balance.txCount, asOf: at };
 }
 
@@ -95,6 +96,7 @@ async function untrack(ctx: WalletContext, input: { guildId: string; address: st
   });
   if (!removed && !inDoubt) throw createNotTrackedError(address);
   logger.info({ guildId: input.guildId, address }, 'untracked');
+  ctx.watchesChanged?.notify();
   return { address, label: (removed ?? watch).label };
 }
 

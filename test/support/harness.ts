@@ -18,6 +18,7 @@ import {
   type OptionValue,
   startFakeDiscord,
 } from '../fakes/discord.js';
+import { type ElectrumFake, startElectrumFake } from '../fakes/chain/electrum.js';
 import { type Backend, createTestDatabaseUrl } from './database.js';
 
 export const EXPLORER = 'https://explorer.test';
@@ -27,7 +28,8 @@ export const EXPLORER = 'https://explorer.test';
  * Discord and Blockchain.com. Tests drive it the way Discord would and read what users see. The bot
  * registers its commands to the fake's first guild. With `esplora`, an Esplora fake over the same
  * chain stands by for failover (CHAIN_PROVIDERS=blockchain-info,esplora, unpaced unless `env` says
- * otherwise). `logger` replaces the silent one, for tests that read what the bot logged.
+ * otherwise). With `electrum`, an Electrum fake over the same chain is ELECTRUM_SERVERS (push on).
+ * `logger` replaces the silent one, for tests that read what the bot logged.
  */
 export async function startHarness({
   backend = 'pglite' as Backend | 'pglite-file',
@@ -35,13 +37,15 @@ export async function startHarness({
   env = {} as Record<string, string>,
   bot: botOptions = {} as InteractionHandlerOptions,
   esplora: withEsplora = false,
+  electrum: withElectrum = undefined as { maxSubscriptions?: number } | undefined,
   logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }) as Logger,
 } = {}) {
   const discord = await startFakeDiscord(fakeOptions);
   const chain = new FakeChain();
   const api: BlockchainInfoFake = await startBlockchainInfoFake({ chain });
   const esplora: EsploraFake | undefined = withEsplora ? await startEsploraFake({ chain }) : undefined;
-  const fakes = () => Promise.all([discord.close(), api.close(), esplora?.close()]);
+  const electrum: ElectrumFake | undefined = withElectrum ? await startElectrumFake({ chain, ...withElectrum }) : undefined;
+  const fakes = () => Promise.all([discord.close(), api.close(), esplora?.close(), electrum?.close()]);
   const database = await harnessDatabase(backend);
   const guild = discord.guilds[0]!;
   const config = loadConfig({
@@ -54,6 +58,7 @@ export async function startHarness({
     CHAIN_PROVIDERS: 'blockchain-info',
     BLOCKCHAIN_INFO_RPS: 'unlimited',
     ...(esplora ? { CHAIN_PROVIDERS: 'blockchain-info,esplora', ESPLORA_URL: esplora.url, ESPLORA_RPS: 'unlimited' } : {}),
+    ...(electrum ? { ELECTRUM_SERVERS: electrum.url } : {}),
     EXPLORER_URL: EXPLORER,
     // Tests sync when they say so (bot.syncNow), not on a clock: the first of January is far.
     SYNC_CRON: '0 0 1 1 *',
@@ -75,6 +80,8 @@ export async function startHarness({
     api,
     /** the Esplora fake, when asked for */
     esplora,
+    /** the Electrum fake over the same chain, when asked for: ELECTRUM_SERVERS points at it */
+    electrum,
     get bot() {
       return bot;
     },

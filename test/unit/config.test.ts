@@ -111,3 +111,34 @@ describe('loadConfig', () => {
     }
   });
 });
+
+describe('loadConfig: Electrum', () => {
+  it('reads ELECTRUM_SERVERS in order, tcp and ssl, and TLS verification on by default', () => {
+    const config = loadConfig({ DISCORD_TOKEN: 't', ELECTRUM_SERVERS: 'ssl://electrum.local:50002, tcp://10.0.0.5:50001' });
+    expect(config.ELECTRUM_SERVERS).toEqual([
+      { tls: true, host: 'electrum.local', port: 50002 },
+      { tls: false, host: '10.0.0.5', port: 50001 },
+    ]);
+    expect(config.ELECTRUM_TLS_INSECURE).toBe(false);
+    expect(loadConfig({ DISCORD_TOKEN: 't', ELECTRUM_TLS_INSECURE: 'true' }).ELECTRUM_TLS_INSECURE).toBe(true);
+  });
+
+  it('has no server when unset, and the sync polls every 5 minutes', () => {
+    const config = loadConfig({ DISCORD_TOKEN: 't' });
+    expect(config.ELECTRUM_SERVERS).toEqual([]);
+    expect(config.SYNC_CRON).toBe('*/5 * * * *');
+  });
+
+  it('makes the sync a reconciliation every 30 minutes when push is on, unless SYNC_CRON says otherwise', () => {
+    expect(loadConfig({ DISCORD_TOKEN: 't', ELECTRUM_SERVERS: 'tcp://h:1' }).SYNC_CRON).toBe('*/30 * * * *');
+    expect(loadConfig({ DISCORD_TOKEN: 't', ELECTRUM_SERVERS: 'tcp://h:1', SYNC_CRON: '*/2 * * * *' }).SYNC_CRON).toBe('*/2 * * * *');
+  });
+
+  it('refuses a bad server or flag at start, naming the variable', () => {
+    expect(() => loadConfig({ DISCORD_TOKEN: 't', ELECTRUM_SERVERS: 'tcp://h:1,http://h:2' })).toThrowError(
+      /^Invalid configuration: ELECTRUM_SERVERS has "http:\/\/h:2", which is not tcp:\/\/host:port or ssl:\/\/host:port/,
+    );
+    expect(() => loadConfig({ DISCORD_TOKEN: 't', ELECTRUM_SERVERS: ' , ' })).toThrowError(/ELECTRUM_SERVERS lists no server/);
+    expect(() => loadConfig({ DISCORD_TOKEN: 't', ELECTRUM_TLS_INSECURE: 'yes' })).toThrowError(/ELECTRUM_TLS_INSECURE must be true or false/);
+  });
+});

@@ -46,6 +46,16 @@ export function createElectrumApi(client: ElectrumClient) {
   return {
     /** subscribes and returns the current status (null for an empty history) */
     subscribeScriptHash: (scriptHash: string) => call('blockchain.scripthash.subscribe', [scriptHash], statusSchema),
+    /**
+     * Subscribes many in one batch: each one's status, or the error it got (a cap reached is one:
+     * see isSubscriptionLimit). An answer of the wrong shape is an ElectrumDataError.
+     */
+    async subscribeScriptHashes(scriptHashes: readonly string[]): Promise<({ ok: true; status: string | null } | { ok: false; error: Error })[]> {
+      const answers = await client.batch(scriptHashes.map((h) => ({ method: 'blockchain.scripthash.subscribe', params: [h] })));
+      return answers.map((a) => (a.ok ? { ok: true as const, status: checked('blockchain.scripthash.subscribe', a.result, statusSchema) } : { ok: false as const, error: a.error }));
+    },
+    /** the 80-byte header of the main chain's block at `height`, hex */
+    blockHeader: (height: number) => call('blockchain.block.header', [height], z.string().regex(/^[0-9a-f]{160}$/, 'expected an 80-byte header')),
     /** false when the server had no such subscription */
     unsubscribeScriptHash: (scriptHash: string) => call('blockchain.scripthash.unsubscribe', [scriptHash], z.boolean()),
     async getHistory(scriptHash: string): Promise<ElectrumHistoryItem[]> {

@@ -52,7 +52,7 @@ export const config: Command = {
   check({ memberPermissions }) {
     if (!(memberPermissions & PermissionFlagsBits.ManageGuild)) throw createMissingPermissionError('config', 'Manage Server');
   },
-  async execute({ guildId, options }, { settings, dataServices }) {
+  async execute({ guildId, options }, { settings, dataServices, pushStatus }) {
     const subcommand = required(options.subcommand(), 'subcommand');
     switch (subcommand) {
       case 'channel':
@@ -63,7 +63,7 @@ export const config: Command = {
         await settings.setThreshold(guildId, parseBtc(checkText(required(options.string('btc'), 'btc'), 'The amount')));
         return { embeds: [renderSettings(await settings.get(guildId), 'threshold')] };
       case 'show':
-        return { embeds: [renderSettings(await settings.get(guildId), undefined, dataServices())] };
+        return { embeds: [renderSettings(await settings.get(guildId), undefined, dataServices(), pushStatus?.())] };
       default:
         throw new Error(`no handler for /config ${subcommand}`);
     }

@@ -1,5 +1,6 @@
 import type { APIEmbed } from 'discord.js';
 import type { ProviderStatus } from '../../chain/providers/failover.js';
+import type { PushStatus } from '../../sync/push.js';
 import type { GuildSettings } from '../../sync/settings.js';
 import { COLOURS } from './embeds.js';
 import { btc, escapeMarkdown, relativeTime } from './format.js';
@@ -35,7 +36,12 @@ function confirmation(settings: GuildSettings, changed: 'channel' | 'threshold')
 }
 
 /** A server's notice settings: /config show, or after `changed` the confirmation of /config channel or threshold. */
-export function renderSettings(settings: GuildSettings, changed?: 'channel' | 'threshold', services?: readonly ProviderStatus[]): APIEmbed {
+export function renderSettings(
+  settings: GuildSettings,
+  changed?: 'channel' | 'threshold',
+  services?: readonly ProviderStatus[],
+  push?: PushStatus | null,
+): APIEmbed {
   const fields = [
     { name: 'Channel', value: settings.channelId ? `<#${settings.channelId}>` : 'not set — notices are off' },
     { name: 'Threshold', value: describeThreshold(settings.thresholdSats) },
@@ -44,7 +50,10 @@ export function renderSettings(settings: GuildSettings, changed?: 'channel' | 't
     const when = settings.lastDeliveryErrorAt ? ` (${relativeTime(settings.lastDeliveryErrorAt)})` : '';
     fields.push({ name: 'Last delivery error', value: `${escapeMarkdown(settings.lastDeliveryError.slice(0, ERROR_BUDGET))}${when}` });
   }
-  if (services?.length) fields.push({ name: 'Data services', value: describeServices(services) });
+  if (services?.length) {
+    const electrum = push === undefined ? [] : [describePush(push)];
+    fields.push({ name: 'Data services', value: [describeServices(services), ...electrum].join('\n') });
+  }
   return {
     color: changed ? COLOURS.success : COLOURS.neutral,
     title: changed ? 'Notice settings updated' : 'Notice settings',
@@ -52,4 +61,11 @@ export function renderSettings(settings: GuildSettings, changed?: 'channel' | 't
     fields,
     footer: { text: 'Admins change them with /config channel and /config threshold' },
   };
+}
+
+/** the Electrum push line: where it is connected, and how many addresses the sync still polls */
+function describePush(push: PushStatus | null): string {
+  if (push === null) return 'Electrum: kept by another process of this bot';
+  if (!push.server) return 'Electrum: no server reached — the sync polls every address over HTTP meanwhile';
+  return `Electrum: ${push.server}, ${push.subscribed} subscribed, ${push.polled} polled`;
 }
