@@ -73,7 +73,8 @@ describe('embedded database (PGlite on disk)', () => {
       await handle.close();
     }
     expect(existsSync(`${dir}.lock`)).toBe(false);
-  });
+    // Three processes started and killed in turn: seconds alone, far more beside a full parallel run.
+  }, 90_000);
 
   it('opens a directory holding a stale postmaster.pid', async () => {
     const dir = join(tempDir(), 'db');
