@@ -13,6 +13,7 @@ import type { NoticeTransport } from './sync/notice-port.js';
 import { createNoticeSignal } from './sync/notice-signal.js';
 import { type RunOutcome, type ScheduledJob, scheduleJob } from './sync/scheduler.js';
 import { createPushSupervisor, type PushSupervisor } from './sync/push.js';
+import { deferTicksToPush } from './sync/push-lease.js';
 import { createSettingsService } from './sync/settings.js';
 import { createSync } from './sync/sync.js';
 import { createWalletService } from './wallet/service.js';
@@ -96,24 +97,26 @@ export async function openCore(config: CoreConfig, logger: Logger): Promise<Core
       // Deliver at once what a previous run left pending: Discord dedupes a nonce only for minutes.
       const dispatcher = createNoticeDispatcher({ db, transport, logger, guildId, exceptGuildId, wakeOn: noticesWritten });
       dispatcher.start();
-      const push = config.ELECTRUM_SERVERS.length
+      // Its own coordinator: the lease of 'push' is held for as long as the process lives.
+      const pushLeases = config.ELECTRUM_SERVERS.length ? createLeaseCoordinator({ db, owner: leaseOwner(database), logger }) : undefined;
+      const push = pushLeases
         ? createPushSupervisor({
             servers: config.ELECTRUM_SERVERS,
             tlsInsecure: config.ELECTRUM_TLS_INSECURE,
             wallet,
             network: config.NETWORK,
             logger,
-            // Its own coordinator: the lease of 'push' is held for as long as the process lives.
-            coordinator: createLeaseCoordinator({ db, owner: leaseOwner(database), logger }),
+            coordinator: pushLeases,
             watchesChanged,
           })
         : undefined;
       const sync = createSync({ wallet, provider, logger, isCurrent: push?.isCurrent });
+      const syncLeases = createLeaseCoordinator({ db, owner: leaseOwner(database), logger });
       const job = scheduleJob({
         name: 'sync',
         cron: config.SYNC_CRON,
         run: async (signal) => void (await sync(signal)),
-        coordinator: createLeaseCoordinator({ db, owner: leaseOwner(database), logger }),
+        coordinator: pushLeases ? deferTicksToPush(syncLeases, pushLeases, logger) : syncLeases,
         logger,
         // Short, renewed every third: a process killed mid-sync holds the next one up briefly only.
         leaseMs: 10_000,

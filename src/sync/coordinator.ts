@@ -1,4 +1,4 @@
-import { and, eq, gte, lt, type SQL, sql } from 'drizzle-orm';
+import { and, eq, gte, lt, ne, type SQL, sql } from 'drizzle-orm';
 import type { RunCoordinator } from 'node-cron';
 import type { Database } from '../db/client.js';
 import { runLeases } from '../db/schema.js';
@@ -24,6 +24,8 @@ export interface LeaseCoordinator extends JobCoordinator {
   onComplete(key: string): Promise<void>;
   /** Delete rows whose time is up. Also done by onComplete, at most once per `gcEveryMs`. */
   collectGarbage(): Promise<number>;
+  /** Another owner holds the job's running lease, and it has not expired. */
+  heldElsewhere(job: string): Promise<boolean>;
 }
 
 /** What a scheduler needs: node-cron's coordinator, plus a heartbeat for long runs. */
@@ -158,5 +160,13 @@ export function createLeaseCoordinator({
     },
 
     collectGarbage,
+
+    async heldElsewhere(job) {
+      const rows = await db
+        .select({ key: runLeases.key })
+        .from(runLeases)
+        .where(and(eq(runLeases.key, runningKey(jobOfKey(job))), ne(runLeases.owner, owner), gte(runLeases.expiresAt, sql`now()`)));
+      return rows.length > 0;
+    },
   };
 }

@@ -2,12 +2,36 @@
  * The push lease: a run lease (src/sync/coordinator.ts) held for as long as the process keeps
  * subscriptions, renewed every third of its time. When it lapses (the database was away too long,
  * or another process took it), the holder is told so and must let its subscriptions go; a process
- * that dies stops renewing, and another takes it over once it expires.
+ * that dies stops renewing, and another takes it over once it expires. While one process holds it,
+ * the cron ticks of the sync are its own too (deferTicksToPush).
  */
 import type { Logger } from '../logger.js';
 import type { JobCoordinator, LeaseCoordinator } from './coordinator.js';
 
 export type PushCoordinator = Pick<LeaseCoordinator, 'shouldRun' | 'onComplete'> & Pick<JobCoordinator, 'renew'>;
+
+/** the job whose running lease is the push lease */
+export const PUSH_JOB = 'push';
+
+/**
+ * The sync's coordinator, leaving every cron tick to the process that holds the push lease while
+ * it lives: only that process knows which addresses are subscribed and stored as the server has
+ * them, so only its sync can skip those. A tick another process took would poll every address.
+ * When the holder dies its lease expires within seconds, and the ticks go to whoever takes them.
+ * A run asked for now (not a tick: the one at start, or one a person asked for) runs anywhere.
+ */
+export function deferTicksToPush(sync: JobCoordinator, push: Pick<LeaseCoordinator, 'heldElsewhere'>, log: Logger): JobCoordinator {
+  const isTick = (key: string) => key.includes(':');
+  return {
+    async shouldRun(key, ttlMs) {
+      const elsewhere = isTick(key) && (await push.heldElsewhere(PUSH_JOB).catch((err: unknown) => (log.debug({ err }, 'could not ask who holds the push lease'), false)));
+      // Declined before the tick is taken, so that the holder can still take it.
+      return !elsewhere && sync.shouldRun(key, ttlMs);
+    },
+    onComplete: (key) => sync.onComplete?.(key),
+    renew: (job, ttlMs) => sync.renew(job, ttlMs),
+  };
+}
 
 export interface HeldLease {
   readonly held: boolean;

@@ -16,7 +16,7 @@ import { createMemoryTxCache } from '../chain/electrum/transactions.js';
 import type { Logger } from '../logger.js';
 import type { WalletService } from '../wallet/service.js';
 import type { NoticeSignal } from './notice-signal.js';
-import { createHeldLease, type PushCoordinator } from './push-lease.js';
+import { createHeldLease, PUSH_JOB, type PushCoordinator } from './push-lease.js';
 
 export interface PushStatus {
   /** host:port of the server connected to; undefined while none is */
@@ -71,7 +71,7 @@ interface Session {
   again: boolean;
 }
 
-const JOB = 'push';
+const JOB = PUSH_JOB;
 /** subscriptions asked in one batch */
 const SUBSCRIBE_BATCH = 500;
 /** histories read at once */

@@ -92,6 +92,17 @@ describe.each(testBackends())('lease coordinator on %s', (backend) => {
     await b.onComplete(job);
   });
 
+  it('tells whether another process holds a job, until its lease expires', async () => {
+    expect(await b.heldElsewhere(job)).toBe(false);
+    expect(await a.shouldRun(job, SHORT)).toBe(true);
+    expect(await a.heldElsewhere(job)).toBe(false);
+    expect(await b.heldElsewhere(job)).toBe(true);
+    // Asked by one of the job's run keys, as for the job.
+    expect(await b.heldElsewhere(slot(3))).toBe(true);
+    await sleep(SHORT + 100);
+    expect(await b.heldElsewhere(job)).toBe(false);
+  });
+
   it('keeps a renewed lease past its ttl', async () => {
     // Wide margins: a loaded CI machine must not let a heartbeat arrive after the lease ran out.
     const ttl = 1_500;

@@ -8,6 +8,9 @@ import { addresses } from '../../src/db/schema.js';
 import { createLeaseCoordinator } from '../../src/sync/coordinator.js';
 import { createNoticeSignal } from '../../src/sync/notice-signal.js';
 import { createPushSupervisor, type PushSupervisor } from '../../src/sync/push.js';
+import { deferTicksToPush } from '../../src/sync/push-lease.js';
+import { type ScheduledJob, scheduleJob } from '../../src/sync/scheduler.js';
+import { createSync } from '../../src/sync/sync.js';
 import { createWalletService } from '../../src/wallet/service.js';
 import { type BlockchainInfoFake, FakeChain, startBlockchainInfoFake } from '../fakes/chain/index.js';
 import { type ElectrumFake, startElectrumFake } from '../fakes/chain/electrum.js';
@@ -35,6 +38,7 @@ describe.each(testBackends())('push supervisors on one database (%s)', (backend)
   let api: BlockchainInfoFake;
   let electrum: ElectrumFake;
   const started: PushSupervisor[] = [];
+  const jobs: ScheduledJob[] = [];
 
   beforeAll(async () => {
     database = await createTestDatabase(backend);
@@ -43,6 +47,7 @@ describe.each(testBackends())('push supervisors on one database (%s)', (backend)
     electrum = await startElectrumFake({ chain });
   });
   afterAll(async () => {
+    await Promise.all(jobs.map((j) => j.stop()));
     await Promise.all(started.map((s) => s.stop()));
     await electrum?.close();
     await api?.close();
@@ -51,18 +56,28 @@ describe.each(testBackends())('push supervisors on one database (%s)', (backend)
 
   function wallet(watchesChanged = createNoticeSignal()) {
     const provider = createChainProvider({ providers: ['blockchain-info'], esploraUrl: '', blockchainInfoUrl: api.url, requestsPerSecond: Infinity, logger });
-    return { service: createWalletService({ db: database.db, provider, logger, watchesChanged }), watchesChanged };
+    return { service: createWalletService({ db: database.db, provider, logger, watchesChanged }), watchesChanged, provider };
   }
 
-  function supervisor(owner: string, servers: string[], { dies = false, tlsInsecure = false } = {}) {
-    const { service, watchesChanged } = wallet();
+  function supervisor(owner: string, servers: string[], { dies = false, tlsInsecure = false, leaseMs = LEASE_MS } = {}) {
+    const { service, watchesChanged, provider } = wallet();
     const leases = createLeaseCoordinator({ db: database.db, owner });
     // A process that dies never gives its lease back: it only stops renewing it.
     const coordinator = dies ? { ...leases, onComplete: async () => {} } : leases;
-    const push = createPushSupervisor({ servers: servers.map(parseElectrumServer), tlsInsecure, wallet: service, network: 'mainnet', logger, coordinator, watchesChanged, leaseMs: LEASE_MS });
+    const push = createPushSupervisor({ servers: servers.map(parseElectrumServer), tlsInsecure, wallet: service, network: 'mainnet', logger, coordinator, watchesChanged, leaseMs });
     started.push(push);
     push.start();
-    return { push, wallet: service, watchesChanged };
+    return { push, wallet: service, watchesChanged, provider, leases };
+  }
+
+  /** a process's cron sync, every second, as src/core.ts schedules it with push on; counts its runs */
+  function syncEverySecond(owner: string, { push, wallet, provider, leases }: ReturnType<typeof supervisor>) {
+    const sync = createSync({ wallet, provider, logger, isCurrent: push.isCurrent });
+    const runs = { count: 0 };
+    const coordinator = deferTicksToPush(createLeaseCoordinator({ db: database.db, owner: `${owner}-sync` }), leases, logger);
+    const job = scheduleJob({ name: 'sync', cron: '* * * * * *', run: async (signal) => void (runs.count++, await sync(signal)), coordinator, logger, leaseMs: LEASE_MS });
+    jobs.push(job);
+    return { job, runs };
   }
 
   const storedBalance = async (address: string) =>
@@ -122,5 +137,36 @@ describe.each(testBackends())('push supervisors on one database (%s)', (backend)
     } finally {
       await tls.close();
     }
+  });
+
+  it('leaves the cron ticks to the process holding the push lease, so no tick polls what push has as stored; another takes them when it dies', async () => {
+    for (const s of started.splice(0)) await s.stop();
+    const address = testAddress(`ticks-${backend}`);
+    // A lease that a loaded machine cannot let lapse between renewals while A lives.
+    const a = supervisor(`G-${backend}`, [electrum.url], { dies: true, leaseMs: 2_000 });
+    await expect.poll(() => a.push.status()?.server, SOON).toBeDefined();
+    const b = supervisor(`H-${backend}`, [electrum.url], { leaseMs: 2_000 });
+    await a.wallet.track({ guildId: 'g', userId: 'u', address });
+    chain.fund(address, 3_000n);
+    await expect.poll(() => storedBalance(address), SOON).toBe(3_000n);
+    const statuses = () => database.db.select({ address: addresses.address, status: addresses.electrumStatus }).from(addresses);
+    await expect.poll(async () => (await statuses()).every((row) => a.push.isCurrent(row.address, row.status)), SOON).toBe(true);
+
+    const calls = api.requests.length;
+    const inA = syncEverySecond(`G-${backend}`, a);
+    const inB = syncEverySecond(`H-${backend}`, b);
+    await expect.poll(() => inA.runs.count, SOON).toBeGreaterThanOrEqual(3);
+    // Every tick went to A, whose sync skips what push has as stored: not one HTTP call.
+    expect(inB.runs.count).toBe(0);
+    expect(api.requests.slice(calls).map((r) => r.path)).toEqual([]);
+
+    // A dies: its lease expires, B takes push over, and the ticks with it.
+    await inA.job.stop();
+    await a.push.stop();
+    const takeover = { timeout: 10_000, interval: 50 };
+    await expect.poll(() => b.push.status()?.server, takeover).toBeDefined();
+    await expect.poll(() => inB.runs.count, takeover).toBeGreaterThanOrEqual(2);
+    chain.fund(address, 5_000n);
+    await expect.poll(() => storedBalance(address), SOON).toBe(8_000n);
   });
 });

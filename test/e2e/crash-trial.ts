@@ -2,7 +2,9 @@
  * Kill -9 the bot process at random points of its work, many times over, and check that users see
  * every balance change exactly once. The fakes live in this process and outlive every bot process;
  * the database is PGlite on disk (always) and Postgres (when TEST_DATABASE_URL is set), each in a
- * file of its own: crash-pglite.test.ts and crash-postgres.test.ts.
+ * file of its own: crash-pglite.test.ts and crash-postgres.test.ts. crash-electrum.test.ts runs the
+ * same trials with push on (ELECTRUM_SERVERS at an Electrum server over the same chain), so that a
+ * kill also lands while pushed histories are read and stored.
  *
  * Each trial changes the chain, starts the bot and kills it: during startup, while a history request
  * is in flight or being stored, right after Discord created a message but before the bot heard back
@@ -12,6 +14,7 @@
  */
 import { describe, type ExpectStatic, it, type TestContext } from 'vitest';
 import { btc, signedBtc } from '../../src/discord/render/format.js';
+import type { ElectrumFake } from '../fakes/chain/electrum.js';
 import type { FakeChain, FakeTx } from '../fakes/chain/index.js';
 import type { FakeDiscord, FakeMessage } from '../fakes/discord.js';
 import { testAddress } from '../support/addresses.js';
@@ -54,6 +57,8 @@ interface TrialReport {
   readyMs: number | undefined;
   syncs: number;
   historyRequests: number;
+  /** histories read over Electrum (push on) */
+  pushedHistories: number;
   /** message posts Discord acted on during this run, and how many of those the bot recorded */
   posts: number;
   postsRecorded: number;
@@ -72,28 +77,34 @@ async function waitForEvent(bot: BotRun, seen: () => boolean, timeoutMs: number)
   return seen();
 }
 
+/** Where the bot hears of changes: by polling over HTTP alone, or also by push from Electrum. */
+export type ChainSource = 'http' | 'electrum';
+
 /**
  * The trials on one backend, as a test of its own: each backend has a file (crash-pglite.test.ts,
- * crash-postgres.test.ts), so that they run in separate workers, beside other files, rather than one
- * after the other. Without TEST_DATABASE_URL the Postgres one is skipped.
+ * crash-postgres.test.ts, crash-electrum.test.ts), so that they run in separate workers, beside
+ * other files, rather than one after the other. Without TEST_DATABASE_URL the Postgres one is skipped.
  */
-export function describeCrashTrials(backend: Backend): void {
+export function describeCrashTrials(backend: Backend, source: ChainSource = 'http'): void {
+  const name = source === 'electrum' ? `${backend} with Electrum push` : backend;
   describe('kill -9 during sync and delivery', () => {
     it.runIf(testBackends().includes(backend))(
-      `${backend}: announces every change exactly once over ${TRIALS} kill -9 trials, and the database opens every time`,
+      `${name}: announces every change exactly once over ${TRIALS} kill -9 trials, and the database opens every time`,
       { timeout: 300_000 },
-      (context) => crashTrials(backend, context),
+      (context) => crashTrials(backend, source, context),
     );
   });
 }
 
-async function crashTrials(backend: Backend, { expect, onTestFinished }: TestContext): Promise<void> {
-  const seed = SEED + (backend === 'postgres' ? 1 : 0);
-  console.log(`[crash ${backend}] seed ${seed}: replay with SATBELL_TEST_SEED=${SEED}`);
+async function crashTrials(backend: Backend, source: ChainSource, { expect, onTestFinished }: TestContext): Promise<void> {
+  // Each run draws its own plan; SATBELL_TEST_SEED replays all of them.
+  const seed = SEED + (backend === 'postgres' ? 1 : 0) + (source === 'electrum' ? 2 : 0);
+  const tag = source === 'electrum' ? `${backend}+electrum` : backend;
+  console.log(`[crash ${tag}] seed ${seed}: replay with SATBELL_TEST_SEED=${SEED}`);
   const random = seededRandom(seed);
-  const world = await startCrashWorld(backend);
+  const world = await startCrashWorld(backend, source);
   onTestFinished(() => world.close());
-  const addresses = await setUpThroughTheBot(world, backend, expect);
+  const addresses = await setUpThroughTheBot(world, tag, expect);
 
   world.api.latencyMs = CHAIN_LATENCY_MS;
   const expected: Expected[] = [];
@@ -120,9 +131,30 @@ async function crashTrials(backend: Backend, { expect, onTestFinished }: TestCon
   expect(await last.stop(), last.output()).toEqual({ code: 0, signal: null });
 
   const delivery = whatDiscordGot(world);
-  console.log(summary({ backend, seed, trialsMs, final, expected, reports, delivery }));
+  const pushed = world.electrum ? whatPushRead(world.electrum, expected, reports) : undefined;
+  console.log(summary({ tag, seed, trialsMs, final, expected, reports, delivery, pushed }));
   expectEveryChangeOnce(expect, expected, delivery);
   expect(reports).toHaveLength(TRIALS);
+  // Push must have done its share between the kills: else the HTTP sync alone would pass these
+  // trials, and they would say nothing about push.
+  if (pushed) {
+    expect(pushed.trials, `of the ${pushed.ready} trials that got ready, those in which the bot read a history over Electrum`).toBeGreaterThan(pushed.ready / 2);
+    expect(pushed.txs, 'changes whose raw transaction push fetched').toBeGreaterThan(expected.length / 2);
+  }
+}
+
+interface PushRead {
+  /** trials in which the bot read a history over Electrum */
+  trials: number;
+  /** trials in which the bot got as far as ready */
+  ready: number;
+  /** the trials' transactions whose raw tx the bot fetched over Electrum: push read them before the sync did */
+  txs: number;
+}
+
+function whatPushRead(electrum: ElectrumFake, expected: Expected[], reports: TrialReport[]): PushRead {
+  const fetched = new Set(electrum.requests.filter((r) => r.method === 'blockchain.transaction.get').map((r) => (r.params as unknown[])[0]));
+  return { trials: reports.filter((r) => r.pushedHistories > 0).length, ready: reports.filter((r) => r.readyMs !== undefined).length, txs: expected.filter((e) => fetched.has(e.txid)).length };
 }
 
 type CrashWorld = BotWorld & { proxy: DelayingProxy };
@@ -130,10 +162,11 @@ type CrashWorld = BotWorld & { proxy: DelayingProxy };
 const isMessageWrite = (method: string, path: string) => (method === 'POST' || method === 'PATCH') && /\/channels\/\d+\/messages(\/\d+)?$/.test(path);
 
 /** The world outside the bot: Discord (behind a proxy that delays answers), the chain, a database. */
-async function startCrashWorld(backend: Backend): Promise<CrashWorld> {
+async function startCrashWorld(backend: Backend, source: ChainSource): Promise<CrashWorld> {
   const world = await startBotWorld({
     backend,
     name: 'crash',
+    electrum: source === 'electrum',
     env: { DISCORD_TOKEN: 'crash-token', LOG_LEVEL: 'debug' },
     discord: { nonceWindowMs: NONCE_WINDOW_MS },
     delayDiscord: (method, path) => (isMessageWrite(method, path) ? DISCORD_DELAY_MS : 0),
@@ -142,9 +175,9 @@ async function startCrashWorld(backend: Backend): Promise<CrashWorld> {
 }
 
 /** Setup through the bot: a notice channel and the tracked addresses, each with some history. */
-async function setUpThroughTheBot(world: CrashWorld, backend: Backend, expect: ExpectStatic): Promise<string[]> {
+async function setUpThroughTheBot(world: CrashWorld, tag: string, expect: ExpectStatic): Promise<string[]> {
   const { discord, chain, guildId, channelId } = world;
-  const addresses = Array.from({ length: ADDRESSES }, (_, i) => testAddress(`crash-${backend}-${i}`));
+  const addresses = Array.from({ length: ADDRESSES }, (_, i) => testAddress(`crash-${tag}-${i}`));
   for (const address of addresses) chain.fund(address, 1_000_000n);
   chain.mine();
   const setup = world.startBot();
@@ -223,6 +256,7 @@ async function killDuring(world: CrashWorld, trial: number, { point, fraction }:
   const posts = () => proxy.requests.filter((r) => r.at >= since && r.method === 'POST' && isMessageWrite(r.method, r.path));
   const edits = () => proxy.requests.filter((r) => r.at >= since && r.method === 'PATCH' && isMessageWrite(r.method, r.path));
   const histories = () => api.requests.filter((r) => r.at >= since && r.path.startsWith('/rawaddr/'));
+  const pushedHistories = () => (world.electrum?.requests ?? []).filter((r) => r.at >= since && r.method === 'blockchain.scripthash.get_history');
   let hit = true;
   if (point === 'startup') {
     await sleep(fraction * 2_500);
@@ -233,7 +267,8 @@ async function killDuring(world: CrashWorld, trial: number, { point, fraction }:
       hit = await waitForEvent(bot, () => bot.logged('sync done'), EVENT_TIMEOUT_MS);
       await sleep(fraction * 1_200);
     } else {
-      const seen = point === 'sync' ? () => histories().length > 0 : point === 'post' ? () => posts().length > 0 : () => edits().length > 0;
+      const read = () => histories().length + pushedHistories().length > 0;
+      const seen = point === 'sync' ? read : point === 'post' ? () => posts().length > 0 : () => edits().length > 0;
       hit = await waitForEvent(bot, seen, EVENT_TIMEOUT_MS);
       await sleep(fraction * ((point === 'sync' ? CHAIN_LATENCY_MS : DISCORD_DELAY_MS) + 60));
     }
@@ -252,6 +287,7 @@ async function killDuring(world: CrashWorld, trial: number, { point, fraction }:
     readyMs: ((t) => (t === undefined ? undefined : t - since))(logs.find((l) => l.msg === 'ready: commands registered')?.time),
     syncs: logs.filter((l) => l.msg === 'sync done').length,
     historyRequests: histories().length,
+    pushedHistories: pushedHistories().length,
     posts: posts().filter((r) => r.status === 200).length,
     postsRecorded: logs.filter((l) => l.msg === 'notice posted').length,
     edits: edits().length,
@@ -286,19 +322,20 @@ function whatDiscordGot({ discord, proxy, channelId, notices }: CrashWorld): Del
 }
 
 function summary(run: {
-  backend: Backend;
+  tag: string;
   seed: number;
   trialsMs: number;
   final: { ms: number; settled: boolean };
   expected: Expected[];
   reports: TrialReport[];
   delivery: Delivery;
+  pushed: PushRead | undefined;
 }): string {
-  const { backend, seed, trialsMs, final, expected, reports } = run;
+  const { tag, seed, trialsMs, final, expected, reports, pushed } = run;
   const { messages, posted, nonces, repeatedNonces, latestRepostMs } = run.delivery;
   const hits = (p: KillPoint) => reports.filter((r) => r.point === p && r.hit).length;
   return [
-    `[crash ${backend}] seed ${seed}: ${TRIALS} trials in ${Math.round(trialsMs / 1000)} s, then delivered in ${Math.round(final.ms / 1000)} s` +
+    `[crash ${tag}] seed ${seed}: ${TRIALS} trials in ${Math.round(trialsMs / 1000)} s, then delivered in ${Math.round(final.ms / 1000)} s` +
       ` (settled: ${final.settled}); ${expected.length} txs, ${expected.filter((e) => e.mined).length} mined, ${messages.length} notices`,
     `  kills: startup ${reports.filter((r) => r.point === 'startup').length}, mid-history ${hits('sync')}, mid-post ${hits('post')}, mid-edit ${hits('edit')}, idle ${hits('idle')}, ` +
       `on timeout ${reports.filter((r) => !r.hit).length}; before the database opened ${reports.filter((r) => !r.opened).length}`,
@@ -306,10 +343,12 @@ function summary(run: {
       `nonces posted more than once: ${repeatedNonces.length} (${posted.length} posts for ${new Set(nonces).size} nonces), ` +
       `at most ${Math.round(latestRepostMs / 1000)} s after the first; ` +
       `edits: ${messages.reduce((n, m) => n + m.history.length, 0)}`,
+    ...(pushed ? [`  push: histories read over Electrum in ${pushed.trials} of the ${pushed.ready} trials that got ready; raw txs fetched by push for ${pushed.txs} of ${expected.length} changes`] : []),
     ...reports.map(
       (r) =>
         `  #${String(r.trial).padStart(2)} ${r.point.padEnd(7)} ${r.hit ? 'hit ' : 'miss'} at ${String(r.killedAtMs).padStart(5)} ms:` +
-        ` opened ${r.opened ? 'y' : 'n'}, ready ${r.readyMs === undefined ? '-' : `at ${r.readyMs} ms`}, syncs ${r.syncs}, histories ${r.historyRequests},` +
+        ` opened ${r.opened ? 'y' : 'n'}, ready ${r.readyMs === undefined ? '-' : `at ${r.readyMs} ms`}, syncs ${r.syncs}, histories ${r.historyRequests}` +
+        `${pushed ? ` (+${r.pushedHistories} pushed)` : ''},` +
         ` posts ${r.posts} (recorded ${r.postsRecorded}), edits ${r.edits}`,
     ),
   ].join('\n');

@@ -1,13 +1,15 @@
 /**
  * The world outside a bot process, for tests that start the real bot as `npm start` does (and kill
  * it): a working directory, the fake Discord (behind a delaying proxy when asked), a fake chain and
- * its Blockchain.com API, a database of its own, and the environment that points the bot at them.
+ * its Blockchain.com API, a database of its own, and the environment that points the bot at them;
+ * with `electrum`, also an Electrum server over the same chain, as ELECTRUM_SERVERS (push on).
  * Everything outlives the bot processes started in it; `close` kills those still running and takes
  * the rest down.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type ElectrumFake, startElectrumFake } from '../fakes/chain/electrum.js';
 import { type BlockchainInfoFake, FakeChain, startBlockchainInfoFake } from '../fakes/chain/index.js';
 import { type FakeDiscord, type FakeDiscordOptions, type FakeInteraction, type FakeMessage, type OptionValue, startFakeDiscord } from '../fakes/discord.js';
 import { type BotRun, type DelayingProxy, startBotProcess, startDelayingProxy } from './bots.js';
@@ -23,6 +25,8 @@ export interface BotWorldOptions {
   discord?: FakeDiscordOptions;
   /** Put a proxy in front of Discord's REST API that holds each answer back this many ms. */
   delayDiscord?: (method: string, path: string) => number;
+  /** Serve the chain over Electrum too, and point the bot at it (ELECTRUM_SERVERS). */
+  electrum?: boolean;
 }
 
 export interface BotWorld {
@@ -32,6 +36,8 @@ export interface BotWorld {
   proxy: DelayingProxy | undefined;
   chain: FakeChain;
   api: BlockchainInfoFake;
+  /** the Electrum server over `chain`, when `electrum` was asked for */
+  electrum: ElectrumFake | undefined;
   guildId: string;
   /** the first guild's first channel, where notices go once `/config channel` names it */
   channelId: string;
@@ -46,7 +52,7 @@ export interface BotWorld {
   close(): Promise<void>;
 }
 
-export async function startBotWorld({ backend, name, env, discord: discordOptions = {}, delayDiscord }: BotWorldOptions): Promise<BotWorld> {
+export async function startBotWorld({ backend, name, env, discord: discordOptions = {}, delayDiscord, electrum: withElectrum = false }: BotWorldOptions): Promise<BotWorld> {
   const cleanups: (() => Promise<unknown> | unknown)[] = [];
   const bots: BotRun[] = [];
   const close = async () => {
@@ -63,6 +69,8 @@ export async function startBotWorld({ backend, name, env, discord: discordOption
     const chain = new FakeChain();
     const api = await startBlockchainInfoFake({ chain });
     cleanups.push(() => api.close());
+    const electrum = withElectrum ? await startElectrumFake({ chain }) : undefined;
+    if (electrum) cleanups.push(() => electrum.close());
     const database = await botProcessDatabaseUrl(backend, cwd);
     cleanups.push(() => database.drop());
     const guildId = discord.guilds[0]!.id;
@@ -72,6 +80,7 @@ export async function startBotWorld({ backend, name, env, discord: discordOption
       DISCORD_GUILD_ID: guildId,
       DATABASE_URL: database.url,
       BLOCKCHAIN_INFO_URL: api.url,
+      ...(electrum ? { ELECTRUM_SERVERS: electrum.url } : {}),
       EXPLORER_URL: EXPLORER,
       SYNC_CRON: '* * * * * *',
       ...env,
@@ -82,6 +91,7 @@ export async function startBotWorld({ backend, name, env, discord: discordOption
       proxy,
       chain,
       api,
+      electrum,
       guildId,
       channelId,
       env: worldEnv,
