@@ -127,7 +127,11 @@ describe.skipIf(!installed)(title, () => {
     // The daemon outlives this process unless stopped: stop it, and kill it (ours) if it will not go.
     if (dir !== undefined) {
       await electrum('stop').catch(() => {
-        if (daemonPid !== undefined) process.kill(daemonPid);
+        try {
+          if (daemonPid !== undefined) process.kill(daemonPid);
+        } catch {
+          // already gone
+        }
       });
       await rm(dir, { recursive: true, force: true });
     }
