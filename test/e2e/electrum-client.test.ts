@@ -92,6 +92,24 @@ function buildChain(): FakeChain {
   return chain;
 }
 
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * `stop` only asks: the daemon exits a moment later, and would write into its directory as that
+ * is removed. Wait for it (ours, by its pid), and kill it if it was not stopped or does not go.
+ */
+async function endDaemon(pid: number, stopped: boolean): Promise<void> {
+  if (stopped) await vi.waitFor(() => expect(alive(pid)).toBe(false), { timeout: 10_000, interval: 100 }).catch(() => undefined);
+  if (alive(pid)) process.kill(pid, 'SIGKILL');
+}
+
 describe.skipIf(!installed)(title, () => {
   let chain: FakeChain;
   let electrumFake: ElectrumFake;
@@ -115,8 +133,10 @@ describe.skipIf(!installed)(title, () => {
     client = await ElectrumClient.connect({ host: electrumFake.host, port: electrumFake.port, tls: false });
     api = createElectrumApi(client);
     dir = await mkdtemp(join(tmpdir(), 'satbell-electrum-'));
-    const { stdout } = await run('electrum', ['--regtest', '--dir', dir, 'daemon', '-d', '--oneserver', '--server', `${electrumFake.host}:${electrumFake.port}:t`], { env: { ...process.env, HOME: dir }, timeout: 20_000 });
-    daemonPid = Number(/PID (\d+)/.exec(stdout)?.[1]) || undefined;
+    const started = await run('electrum', ['--regtest', '--dir', dir, 'daemon', '-d', '--oneserver', '--server', `${electrumFake.host}:${electrumFake.port}:t`], { env: { ...process.env, HOME: dir }, timeout: 20_000 });
+    // "starting daemon (PID n)", on stderr
+    daemonPid = Number(/PID (\d+)/.exec(`${started.stdout}${started.stderr}`)?.[1]) || undefined;
+    expect(daemonPid).toBeDefined();
     await vi.waitFor(async () => {
       const info = (await electrum('getinfo')) as { connected: boolean; blockchain_height: number };
       expect(info).toMatchObject({ connected: true, blockchain_height: chain.height });
@@ -126,13 +146,11 @@ describe.skipIf(!installed)(title, () => {
   afterAll(async () => {
     // The daemon outlives this process unless stopped: stop it, and kill it (ours) if it will not go.
     if (dir !== undefined) {
-      await electrum('stop').catch(() => {
-        try {
-          if (daemonPid !== undefined) process.kill(daemonPid);
-        } catch {
-          // already gone
-        }
-      });
+      const stopped = await electrum('stop').then(
+        () => true,
+        () => false,
+      );
+      if (daemonPid !== undefined) await endDaemon(daemonPid, stopped);
       await rm(dir, { recursive: true, force: true });
     }
     client?.close();
