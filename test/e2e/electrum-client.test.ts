@@ -62,7 +62,9 @@ const bob = regtest.p2pkh('bob');
 const carol = regtest.p2sh('carol');
 const dave = regtest.p2wsh('dave');
 const erin = regtest.p2tr('erin');
-const watched = [alice, bob, carol, dave, erin];
+/** kind → address, for every address the wallet watches */
+const kinds: [string, string][] = [['P2WPKH', alice], ['P2PKH', bob], ['P2SH', carol], ['P2WSH', dave], ['P2TR', erin]];
+const watched = kinds.map(([, address]) => address);
 
 /** "-0.00031" (BTC, as the Electrum CLI prints amounts) in satoshis */
 function sats(btc: string): bigint {
@@ -167,7 +169,7 @@ describe.skipIf(!installed)(title, () => {
   /** txid → block height, null in the mempool */
   const heights = (history: AddressHistory) => new Map(history.txs.map((t) => [t.txid, t.blockHeight]));
 
-  it.each(watched.map((address) => [address]))('sees %s as satbell and the Esplora fake do: balance, txids and heights', async (address) => {
+  it.each(kinds)('sees a %s address (%s) as satbell and the Esplora fake do: balance, txids and heights', async (_kind, address) => {
     const [balance, listed, ours, theirs] = await Promise.all([
       electrum('getaddressbalance', address) as Promise<{ confirmed: string; unconfirmed: string }>,
       electrum('getaddresshistory', address) as Promise<{ tx_hash: string; height: number }[]>,
