@@ -15,7 +15,7 @@
  * Every tx carries a tag unique to the process, chain and tx in its first input's script, so txids
  * never repeat across chains or processes (tests that share a database stay apart).
  */
-import { COINBASE_TXID, COINBASE_VOUT, hashOf, merkleRoot, mineHeader, pushData, serializeHeader, serializeTx, type RawInput } from './raw.js';
+import { COINBASE_TXID, COINBASE_VOUT, hashOf, merkleRoot, mineHeader, pushData, REGTEST_GENESIS_HEADER, REGTEST_GENESIS_TIME, serializeHeader, serializeTx, type RawInput } from './raw.js';
 import { scriptFor } from './scripts.js';
 import type { AddressSummary, ChainChange, FakeBlock, FakeChainOptions, FakeInput, FakeTx, Outpoint, Sats, TxSpec } from './types.js';
 
@@ -260,17 +260,8 @@ function makeBlock(height: number, prevHash: string, time: number, txids: string
   return { height, hash: hashOf(header), time, txids, header: header.toString('hex') };
 }
 
-/**
- * Bitcoin Core's regtest genesis block, byte for byte. Its one tx (the genesis coinbase, which
- * nobody can spend) is not one of the chain's: txids stays empty, as no view has a tx to show there.
- */
-const REGTEST_GENESIS: FakeBlock = (() => {
-  const time = 1_296_688_602;
-  const header = serializeHeader({ version: 1, prevHash: '0'.repeat(64), merkleRoot: '4a5e1e4baab89f3a32518a88c31bc87f618f76673e2cc77ab2127b7afdeda33b', time, nonce: 2 });
-  const hash = hashOf(header);
-  if (hash !== '0f9188f13cb7b2c71f2a335e3a4fc328bf5beb436012afca590b1a11466e2206') throw new Error(`fake chain: regtest genesis hashes to ${hash}`);
-  return { height: 0, hash, time, txids: [], header: header.toString('hex') };
-})();
+/** Its one tx (the genesis coinbase, which nobody can spend) is not the chain's: no view has it to show. */
+const REGTEST_GENESIS: FakeBlock = { height: 0, hash: hashOf(REGTEST_GENESIS_HEADER), time: REGTEST_GENESIS_TIME, txids: [], header: REGTEST_GENESIS_HEADER.toString('hex') };
 
 /** the inputs as serialised: the first one's script carries `tag`; a tx without inputs is a coinbase */
 function rawInputs(inputs: readonly FakeInput[], sequence: number, tag: Uint8Array): RawInput[] {

@@ -70,6 +70,10 @@ export function serializeHeader({ prevHash, merkleRoot, time, version = 0x200000
   return Buffer.concat([u32(version), Buffer.from(prevHash, 'hex').reverse(), Buffer.from(merkleRoot, 'hex').reverse(), u32(time), u32(REGTEST_BITS), u32(nonce)]);
 }
 
+export const REGTEST_GENESIS_TIME = 1_296_688_602;
+/** Bitcoin Core's regtest genesis block header, byte for byte: version 1, nonce 2 */
+export const REGTEST_GENESIS_HEADER = serializeHeader({ version: 1, prevHash: '0'.repeat(64), merkleRoot: '4a5e1e4baab89f3a32518a88c31bc87f618f76673e2cc77ab2127b7afdeda33b', time: REGTEST_GENESIS_TIME, nonce: 2 });
+
 /** the header with the first nonce from 0 whose hash meets regtest's target, as a regtest node mines it (about two tries) */
 export function mineHeader(fields: Omit<HeaderFields, 'nonce'>): Buffer {
   for (let nonce = 0; ; nonce++) {
