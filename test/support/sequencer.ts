@@ -19,6 +19,7 @@ const LONG_FILES = [
   'test/e2e/commands.test.ts',
   'test/e2e/logs.test.ts',
   'test/db/client.test.ts',
+  'test/e2e/electrum-client.test.ts',
 ];
 
 export class LongFilesFirst extends BaseSequencer {

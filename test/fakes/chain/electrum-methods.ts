@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { stringify } from 'lossless-json';
 import type { ChainChange, FakeChain, FakeTx } from './model.js';
+import { merkleBranch } from './raw.js';
 
 export interface ElectrumHistoryEntry {
   tx_hash: string;
@@ -70,6 +71,8 @@ interface Deps {
 }
 
 const SOFTWARE = 'satbell fake electrum 1.0';
+/** headers in one blockchain.block.headers answer, as electrs and Fulcrum cap it */
+const MAX_HEADERS = 2016;
 const HEX64 = /^[0-9a-fA-F]{64}$/;
 
 interface Request {
@@ -160,6 +163,18 @@ export default function electrumMethods({ chain, addresses, protocol, subscripti
         if (typeof height !== 'number' || !Number.isInteger(height)) throw new RpcFault(-32602, 'height must be an integer');
         return header(height);
       }
+      // How the real Electrum wallet syncs headers: chunks of up to 2016 from a height.
+      case 'blockchain.block.headers': {
+        const [start, count] = params;
+        if (!isHeight(start) || !isHeight(count)) throw new RpcFault(-32602, 'start_height and count must be non-negative integers');
+        const hex: string[] = [];
+        for (let height = start; height < start + Math.min(count, MAX_HEADERS); height++) {
+          const block = chain.blockAt(height);
+          if (!block) break;
+          hex.push(block.header);
+        }
+        return { count: hex.length, hex: hex.join(''), max: MAX_HEADERS };
+      }
       case 'blockchain.scripthash.subscribe': {
         const scriptHash = scriptHashParam(params);
         if (!session.subscribed.has(scriptHash) && subscriptions() >= cap()) throw new RpcFault(4, 'Subscription limit reached');
@@ -186,6 +201,15 @@ export default function electrumMethods({ chain, addresses, protocol, subscripti
         const raw = chain.rawTx(txid.toLowerCase());
         if (raw === undefined) throw new RpcFault(2, 'No such mempool or blockchain transaction. Use gettransaction for wallet transactions.');
         return misbehave().rawTx?.(txid.toLowerCase(), raw) ?? raw;
+      }
+      case 'blockchain.transaction.get_merkle': {
+        const [txid, height] = params;
+        if (typeof txid !== 'string' || !HEX64.test(txid) || !isHeight(height)) throw new RpcFault(-32602, 'expected a tx hash and a height');
+        const block = chain.getTx(txid.toLowerCase())?.block;
+        // the height is the client's hint of where to look; a tx not in that block is an error
+        if (!block || block.height !== height) throw new RpcFault(1, `tx ${txid} not in block at height ${height}`);
+        const pos = block.txids.indexOf(txid.toLowerCase());
+        return { block_height: block.height, merkle: merkleBranch(block.txids, pos), pos };
       }
       default:
         throw new RpcFault(-32601, `unknown method "${method}"`);
@@ -270,6 +294,8 @@ export default function electrumMethods({ chain, addresses, protocol, subscripti
     },
   };
 }
+
+const isHeight = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n >= 0;
 
 const fault = (id: unknown, err: RpcFault) => ({ jsonrpc: '2.0', id, error: { code: err.code, message: err.message } });
 

@@ -4,7 +4,9 @@
  * status is the spec's, notifications pushed when the chain changes (a new tx, a block, a tx
  * replaced or evicted), JSON-RPC errors for unknown methods and bad params, and Fulcrum's
  * subscription cap. Served from the same chain as the HTTP fakes, it tells the same story: the
- * same txids, and raw transactions whose nets and fees are the ones those fakes show.
+ * same txids, and raw transactions whose nets and fees are the ones those fakes show. Over a
+ * regtest chain (`new FakeChain({ regtest: true })`) the real Electrum wallet, on --regtest,
+ * accepts it: it syncs the headers, and verifies each confirmed tx's merkle proof.
  *
  * Fault knobs for tests: drop every connection, stop and restart listening, send any bytes
  * (a malformed or oversized line), notify a script hash nobody subscribed, lie in a history or a

@@ -15,7 +15,7 @@
  * Every tx carries a tag unique to the process, chain and tx in its first input's script, so txids
  * never repeat across chains or processes (tests that share a database stay apart).
  */
-import { COINBASE_TXID, COINBASE_VOUT, hashOf, merkleRoot, pushData, serializeHeader, serializeTx, type RawInput } from './raw.js';
+import { COINBASE_TXID, COINBASE_VOUT, hashOf, merkleRoot, mineHeader, pushData, REGTEST_GENESIS_HEADER, REGTEST_GENESIS_TIME, serializeHeader, serializeTx, type RawInput } from './raw.js';
 import { scriptFor } from './scripts.js';
 import type { AddressSummary, ChainChange, FakeBlock, FakeChainOptions, FakeInput, FakeTx, Outpoint, Sats, TxSpec } from './types.js';
 
@@ -41,9 +41,18 @@ export class FakeChain {
   private static made = 0;
   private readonly chainId = ++FakeChain.made;
 
-  constructor({ startHeight = 840_000, startTime = 1_713_571_767 }: FakeChainOptions = {}) {
-    this.clock = startTime;
-    this.blocks = [makeBlock(startHeight, '0'.repeat(64), startTime, [])];
+  private readonly regtest: boolean;
+
+  constructor({ startHeight, startTime, regtest = false }: FakeChainOptions = {}) {
+    this.regtest = regtest;
+    if (regtest) {
+      if (startHeight !== undefined || startTime !== undefined) throw new Error('fake chain: a regtest chain starts at its genesis block');
+      this.clock = REGTEST_GENESIS.time;
+      this.blocks = [REGTEST_GENESIS];
+      return;
+    }
+    this.clock = startTime ?? 1_713_571_767;
+    this.blocks = [makeBlock(startHeight ?? 840_000, '0'.repeat(64), this.clock, [], false)];
   }
 
   /** calls `listener` after each change; returns the way to stop */
@@ -130,7 +139,7 @@ export class FakeChain {
     const height = this.height + 1;
     this.clock = Math.max(this.clock, this.tip.time) + 600;
     const mempool = this.mempool();
-    const block = makeBlock(height, this.tip.hash, this.clock, mempool.map((t) => t.txid));
+    const block = makeBlock(height, this.tip.hash, this.clock, mempool.map((t) => t.txid), this.regtest);
     for (const tx of mempool) tx.block = block;
     this.blocks.push(block);
     this.emit({ kind: 'block', block, txs: mempool });
@@ -245,10 +254,14 @@ export class FakeChain {
   }
 }
 
-function makeBlock(height: number, prevHash: string, time: number, txids: string[]): FakeBlock {
-  const header = serializeHeader({ prevHash, merkleRoot: merkleRoot(txids), time });
+function makeBlock(height: number, prevHash: string, time: number, txids: string[], regtest: boolean): FakeBlock {
+  const fields = { prevHash, merkleRoot: merkleRoot(txids), time };
+  const header = regtest ? mineHeader(fields) : serializeHeader(fields);
   return { height, hash: hashOf(header), time, txids, header: header.toString('hex') };
 }
+
+/** Its one tx (the genesis coinbase, which nobody can spend) is not the chain's: no view has it to show. */
+const REGTEST_GENESIS: FakeBlock = { height: 0, hash: hashOf(REGTEST_GENESIS_HEADER), time: REGTEST_GENESIS_TIME, txids: [], header: REGTEST_GENESIS_HEADER.toString('hex') };
 
 /** the inputs as serialised: the first one's script carries `tag`; a tx without inputs is a coinbase */
 function rawInputs(inputs: readonly FakeInput[], sequence: number, tag: Uint8Array): RawInput[] {

@@ -54,26 +54,60 @@ export interface HeaderFields {
   merkleRoot: string;
   /** unix seconds */
   time: number;
+  /** default 0x20000000 */
+  version?: number;
+  /** default 0 */
+  nonce?: number;
 }
 
 /** regtest's difficulty: no proof of work to speak of */
-const REGTEST_BITS = 0x207fffff;
+export const REGTEST_BITS = 0x207fffff;
+/** the target REGTEST_BITS stands for: a block hash (as a number) may be at most this */
+const REGTEST_TARGET = 0x7fffffn << (8n * (0x20n - 3n));
 
-/** an 80-byte block header (version 0x20000000, regtest bits, nonce 0) */
-export function serializeHeader({ prevHash, merkleRoot, time }: HeaderFields): Buffer {
-  return Buffer.concat([u32(0x20000000), Buffer.from(prevHash, 'hex').reverse(), Buffer.from(merkleRoot, 'hex').reverse(), u32(time), u32(REGTEST_BITS), u32(0)]);
+/** an 80-byte block header with regtest bits */
+export function serializeHeader({ prevHash, merkleRoot, time, version = 0x20000000, nonce = 0 }: HeaderFields): Buffer {
+  return Buffer.concat([u32(version), Buffer.from(prevHash, 'hex').reverse(), Buffer.from(merkleRoot, 'hex').reverse(), u32(time), u32(REGTEST_BITS), u32(nonce)]);
+}
+
+export const REGTEST_GENESIS_TIME = 1_296_688_602;
+/** Bitcoin Core's regtest genesis block header, byte for byte: version 1, nonce 2 */
+export const REGTEST_GENESIS_HEADER = serializeHeader({ version: 1, prevHash: '0'.repeat(64), merkleRoot: '4a5e1e4baab89f3a32518a88c31bc87f618f76673e2cc77ab2127b7afdeda33b', time: REGTEST_GENESIS_TIME, nonce: 2 });
+
+/** the header with the first nonce from 0 whose hash meets regtest's target, as a regtest node mines it (about two tries) */
+export function mineHeader(fields: Omit<HeaderFields, 'nonce'>): Buffer {
+  for (let nonce = 0; ; nonce++) {
+    const header = serializeHeader({ ...fields, nonce });
+    if (BigInt(`0x${hashOf(header)}`) <= REGTEST_TARGET) return header;
+  }
 }
 
 /** the merkle root of txids (displayed hex), the last one paired with itself on odd levels; zeros when there are none */
 export function merkleRoot(txids: readonly string[]): string {
   if (txids.length === 0) return '0'.repeat(64);
+  return merkleWalk(txids, 0).root;
+}
+
+/**
+ * The merkle branch of the tx at `pos` among `txids`: the sibling at each level, leaf first, as
+ * blockchain.transaction.get_merkle lists them (displayed hex).
+ */
+export function merkleBranch(txids: readonly string[], pos: number): string[] {
+  if (pos < 0 || pos >= txids.length) throw new Error(`fake chain: no tx at position ${pos} of ${txids.length}`);
+  return merkleWalk(txids, pos).branch;
+}
+
+function merkleWalk(txids: readonly string[], pos: number): { root: string; branch: string[] } {
+  const display = (hash: Buffer) => Buffer.from(hash).reverse().toString('hex');
   let level: Buffer[] = txids.map((txid) => Buffer.from(txid, 'hex').reverse());
-  while (level.length > 1) {
+  const branch: string[] = [];
+  for (let at = pos; level.length > 1; at >>= 1) {
+    branch.push(display(level[at ^ 1] ?? level[at]!));
     const next: Buffer[] = [];
     for (let i = 0; i < level.length; i += 2) next.push(sha256d(Buffer.concat([level[i]!, level[i + 1] ?? level[i]!])));
     level = next;
   }
-  return Buffer.from(level[0]!).reverse().toString('hex');
+  return { root: display(level[0]!), branch };
 }
 
 function u32(n: number): Buffer {

@@ -85,4 +85,10 @@ export interface FakeChainOptions {
   startHeight?: number;
   /** unix seconds of that tip; default 2024-04-20 */
   startTime?: number;
+  /**
+   * a chain a real Electrum wallet on --regtest accepts: it starts at height 0 from regtest's real
+   * genesis block (startHeight and startTime are then not given), and every block's nonce meets
+   * regtest's target
+   */
+  regtest?: boolean;
 }
