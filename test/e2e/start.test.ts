@@ -55,7 +55,7 @@ describe('npm start', () => {
     expect(bot.output()).toContain('DATABASE_URL must start with postgres://');
   });
 
-  it('runs on the embedded database by default, survives a restart, and refuses a second process', async () => {
+  it('runs on the embedded database by default, survives a restart, and refuses a second process', { timeout: 90_000 }, async () => {
     const cwd = tempDir();
     const discord = await startFakeDiscord();
     cleanups.push(() => discord.close());
