@@ -1,0 +1,126 @@
+/**
+ * satbell's side of `npm run bench:push`, in a process of its own so that its RSS is its own: a
+ * real wallet service over PGlite in memory, the push supervisor on one Electrum connection, the
+ * cron sync as a reconciliation (isCurrent from push), and the notice dispatcher with a transport
+ * that says when each notice was posted or edited. bench/push.ts owns the fakes and the chain.
+ */
+import { pino } from 'pino';
+import { parseElectrumServer } from '../src/chain/electrum/rpc.js';
+import { createChainProvider } from '../src/chain/providers/index.js';
+import { openDatabase } from '../src/db/client.js';
+import { createLeaseCoordinator } from '../src/sync/coordinator.js';
+import { createNoticeDispatcher } from '../src/sync/notice-dispatcher.js';
+import type { NoticeTransport } from '../src/sync/notice-port.js';
+import { createNoticeSignal } from '../src/sync/notice-signal.js';
+import { createPushSupervisor, type PushSupervisor } from '../src/sync/push.js';
+import { createSync, type SyncReport } from '../src/sync/sync.js';
+import { createWalletService } from '../src/wallet/service.js';
+import { type SeedAddress, seedDatabase } from './seed.js';
+
+export type ToPushWorker =
+  | { type: 'init'; seed: SeedAddress[]; httpUrl: string; electrumUrl: string }
+  | { type: 'subscribe' }
+  | { type: 'sync' }
+  | { type: 'exit' };
+
+export type FromPushWorker =
+  | { type: 'ready'; openMs: number; seedMs: number; rssAfterOpenKb: number }
+  | { type: 'subscribed'; ms: number; subscribed: number; polled: number; rssKb: number }
+  | { type: 'synced'; ms: number; report: SyncReport }
+  /** a notice reached the transport: `at` is Date.now() when it did */
+  | { type: 'delivered'; kind: 'post' | 'edit'; txid: string | null; at: number }
+  | { type: 'bye'; maxRssKb: number; rssNowKb: number }
+  | { type: 'error'; message: string };
+
+const send = (message: FromPushWorker) => process.send!(message);
+const rssKb = () => Math.round(process.memoryUsage().rss / 1024);
+
+let push: PushSupervisor | undefined;
+let sync: (() => Promise<SyncReport>) | undefined;
+let close = async () => {};
+
+process.on('disconnect', () => process.exit(0));
+process.on('message', (message: ToPushWorker) => {
+  void handle(message).catch((err: unknown) => {
+    send({ type: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+  });
+});
+
+async function handle(message: ToPushWorker): Promise<void> {
+  switch (message.type) {
+    case 'init':
+      return init(message);
+    case 'subscribe': {
+      // From the start of the supervisor (lease, connect, version, headers, the tracked list, the
+      // batches) to a healthy connection with every address subscribed.
+      const started = performance.now();
+      push!.start();
+      for (;;) {
+        const status = push!.status();
+        if (status?.server !== undefined) {
+          send({ type: 'subscribed', ms: performance.now() - started, subscribed: status.subscribed, polled: status.polled, rssKb: rssKb() });
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    }
+    case 'sync': {
+      const started = performance.now();
+      const report = await sync!();
+      send({ type: 'synced', ms: performance.now() - started, report });
+      return;
+    }
+    case 'exit':
+      await close();
+      send({ type: 'bye', maxRssKb: process.resourceUsage().maxRSS, rssNowKb: rssKb() });
+      process.disconnect();
+      return;
+  }
+}
+
+async function init({ seed, httpUrl, electrumUrl }: Extract<ToPushWorker, { type: 'init' }>): Promise<void> {
+  let started = performance.now();
+  const database = await openDatabase('memory:');
+  const openMs = performance.now() - started;
+  const rssAfterOpenKb = process.resourceUsage().maxRSS;
+  const { db } = database;
+  started = performance.now();
+  await seedDatabase(db, seed, 'bench-guild');
+  const seedMs = performance.now() - started;
+
+  const logger = pino({ level: 'warn' }, pino.destination(2));
+  const provider = createChainProvider({ providers: ['blockchain-info'], esploraUrl: httpUrl, blockchainInfoUrl: httpUrl, requestsPerSecond: Infinity, logger });
+  const noticesWritten = createNoticeSignal();
+  const watchesChanged = createNoticeSignal();
+  const wallet = createWalletService({ db, provider, logger, network: 'mainnet', noticesWritten, watchesChanged });
+
+  let messages = 0;
+  const transport: NoticeTransport = {
+    async post(notice) {
+      send({ type: 'delivered', kind: 'post', txid: notice.txid, at: Date.now() });
+      return { messageId: String(++messages) };
+    },
+    async edit(notice) {
+      send({ type: 'delivered', kind: 'edit', txid: notice.txid, at: Date.now() });
+    },
+    findPosted: async () => null,
+  };
+  const dispatcher = createNoticeDispatcher({ db, transport, logger, wakeOn: noticesWritten });
+  dispatcher.start();
+  push = createPushSupervisor({
+    servers: [parseElectrumServer(electrumUrl)],
+    tlsInsecure: false,
+    wallet,
+    network: 'mainnet',
+    logger,
+    coordinator: createLeaseCoordinator({ db, owner: 'bench', logger }),
+    watchesChanged,
+  });
+  sync = createSync({ wallet, provider, logger, isCurrent: push.isCurrent });
+  close = async () => {
+    await push?.stop();
+    await dispatcher.stop();
+    await database.close();
+  };
+  send({ type: 'ready', openMs, seedMs, rssAfterOpenKb });
+}
