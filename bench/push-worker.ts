@@ -4,10 +4,12 @@
  * cron sync as a reconciliation (isCurrent from push), and the notice dispatcher with a transport
  * that says when each notice was posted or edited. bench/push.ts owns the fakes and the chain.
  */
+import { count, isNull } from 'drizzle-orm';
 import { pino } from 'pino';
 import { parseElectrumServer } from '../src/chain/electrum/rpc.js';
 import { createChainProvider } from '../src/chain/providers/index.js';
 import { openDatabase } from '../src/db/client.js';
+import { addresses } from '../src/db/schema.js';
 import { createLeaseCoordinator } from '../src/sync/coordinator.js';
 import { createNoticeDispatcher } from '../src/sync/notice-dispatcher.js';
 import type { NoticeTransport } from '../src/sync/notice-port.js';
@@ -20,6 +22,7 @@ import { type SeedAddress, seedDatabase } from './seed.js';
 export type ToPushWorker =
   | { type: 'init'; seed: SeedAddress[]; httpUrl: string; electrumUrl: string }
   | { type: 'subscribe' }
+  | { type: 'caught-up' }
   | { type: 'sync' }
   | { type: 'exit' };
 
@@ -27,6 +30,8 @@ export type FromPushWorker =
   | { type: 'ready'; openMs: number; seedMs: number; rssAfterOpenKb: number }
   | { type: 'subscribed'; ms: number; subscribed: number; polled: number; rssKb: number }
   | { type: 'synced'; ms: number; report: SyncReport }
+  /** every address's status stored (each has a history, so none is null): `ms` since subscribed */
+  | { type: 'caught-up'; ms: number }
   /** a notice reached the transport: `at` is Date.now() when it did */
   | { type: 'delivered'; kind: 'post' | 'edit'; txid: string | null; at: number }
   | { type: 'bye'; maxRssKb: number; rssNowKb: number }
@@ -37,6 +42,8 @@ const rssKb = () => Math.round(process.memoryUsage().rss / 1024);
 
 let push: PushSupervisor | undefined;
 let sync: (() => Promise<SyncReport>) | undefined;
+let withoutStatus: (() => Promise<number>) | undefined;
+let subscribedAt = 0;
 let close = async () => {};
 
 process.on('disconnect', () => process.exit(0));
@@ -58,12 +65,17 @@ async function handle(message: ToPushWorker): Promise<void> {
       for (;;) {
         const status = push!.status();
         if (status?.server !== undefined) {
+          subscribedAt = performance.now();
           send({ type: 'subscribed', ms: performance.now() - started, subscribed: status.subscribed, polled: status.polled, rssKb: rssKb() });
           return;
         }
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
     }
+    case 'caught-up':
+      while ((await withoutStatus!()) > 0) await new Promise((resolve) => setTimeout(resolve, 250));
+      send({ type: 'caught-up', ms: performance.now() - subscribedAt });
+      return;
     case 'sync': {
       const started = performance.now();
       const report = await sync!();
@@ -116,6 +128,7 @@ async function init({ seed, httpUrl, electrumUrl }: Extract<ToPushWorker, { type
     coordinator: createLeaseCoordinator({ db, owner: 'bench', logger }),
     watchesChanged,
   });
+  withoutStatus = async () => (await db.select({ n: count() }).from(addresses).where(isNull(addresses.electrumStatus)))[0]!.n;
   sync = createSync({ wallet, provider, logger, isCurrent: push.isCurrent });
   close = async () => {
     await push?.stop();

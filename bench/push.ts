@@ -12,6 +12,8 @@
  *   --sizes 1000,10000,75000   BENCH_PUSH_SIZES
  *   --payments 100             BENCH_PUSH_PAYMENTS   payments per size, made one after the other
  *   --latency 50               BENCH_LATENCY_MS      delay of every HTTP fake answer, ms (Electrum: none)
+ *   --statuses stored          BENCH_PUSH_STATUSES   stored: a bot that already ran with push;
+ *                                                    none: its first start with push, every history read once
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
@@ -27,6 +29,7 @@ interface Options {
   sizes: number[];
   payments: number;
   latencyMs: number;
+  statuses: 'stored' | 'none';
 }
 
 function parseOptions(argv: string[]): Options {
@@ -37,7 +40,7 @@ function parseOptions(argv: string[]): Options {
     const [name, inline] = arg.slice(2).split('=', 2) as [string, string | undefined];
     const value = inline ?? argv[++i];
     if (value === undefined) throw new Error(`--${name} needs a value`);
-    if (!['sizes', 'payments', 'latency'].includes(name)) throw new Error(`unknown option --${name}`);
+    if (!['sizes', 'payments', 'latency', 'statuses'].includes(name)) throw new Error(`unknown option --${name}`);
     flags.set(name, value);
   }
   const get = (flag: string, env: string, fallback: string) => flags.get(flag) ?? process.env[env] ?? fallback;
@@ -47,7 +50,9 @@ function parseOptions(argv: string[]): Options {
   if (!Number.isInteger(payments) || payments < 1) throw new Error('--payments must be a positive integer');
   const latencyMs = Number(get('latency', 'BENCH_LATENCY_MS', '50'));
   if (!Number.isInteger(latencyMs) || latencyMs < 0) throw new Error('--latency must be an integer ≥ 0');
-  return { sizes, payments, latencyMs };
+  const statuses = get('statuses', 'BENCH_PUSH_STATUSES', 'stored');
+  if (statuses !== 'stored' && statuses !== 'none') throw new Error('--statuses must be stored or none');
+  return { sizes, payments, latencyMs, statuses };
 }
 
 type Delivered = Extract<FromPushWorker, { type: 'delivered' }>;
@@ -89,12 +94,18 @@ export interface PushResult {
   subscribeRequests: number;
   rssAfterOpenKb: number;
   rssSubscribedKb: number;
+  /** from subscribed to every status stored: the first start's reads of every history */
+  catchUpMs: number;
+  catchUpRequests: number;
   maxRssKb: number;
   idle: { httpCalls: number; electrumRequests: number; ms: number; report: SyncReport };
   /** ms from chain.fund to the notice posted, one per payment */
   paid: number[];
   /** Electrum requests each payment led to */
   requestsPerPayment: number[];
+  /** the same, for as many payments made at once */
+  burst: number[];
+  burstRequests: number;
   /** ms from the block to each payment's notice edited */
   confirmed: number[];
   confirmRequests: number;
@@ -117,7 +128,7 @@ async function benchSize(size: number, options: Options, log: (line: string) => 
   // A bot that already ran with push: its rows, statuses and block times are as the chain has them.
   const seed: SeedAddress[] = seedFromChain(chain, list).map((a) => ({
     ...a,
-    electrumStatus: statusOf(chain, a.address),
+    electrumStatus: options.statuses === 'stored' ? statusOf(chain, a.address) : null,
     txs: a.txs.map((t) => ({ ...t, timeIsBlockTime: t.blockHeight !== null })),
   }));
   // Let the seeding's change notices pass before the Electrum fake listens.
@@ -143,8 +154,13 @@ async function benchSize(size: number, options: Options, log: (line: string) => 
     log(`  ${size}: ${subscribed.subscribed} subscribed (${subscribed.polled} polled) in ${fmtMs(subscribed.ms)}, ${subscribeRequests} Electrum requests`);
     if (subscribed.subscribed !== size) log(`  warning: ${size - subscribed.subscribed} addresses not subscribed`);
 
-    http.requests.length = 0;
     let before = electrum.requests.length;
+    const caughtUp = await ask({ type: 'caught-up' }, 'caught-up');
+    const catchUpRequests = electrum.requests.length - before;
+    if (options.statuses === 'none') log(`  ${size}: every status stored ${fmtMs(caughtUp.ms)} after subscribing, ${catchUpRequests} Electrum requests`);
+
+    http.requests.length = 0;
+    before = electrum.requests.length;
     const idle = await ask({ type: 'sync' }, 'synced');
     const idleResult = { httpCalls: http.requests.length, electrumRequests: electrum.requests.length - before, ms: idle.ms, report: idle.report };
     log(`  ${size}: idle sync: ${idleResult.httpCalls} HTTP calls, ${idleResult.electrumRequests} Electrum requests, ${fmtMs(idle.ms)}, ${idle.report.addresses} addresses left to poll`);
@@ -163,6 +179,15 @@ async function benchSize(size: number, options: Options, log: (line: string) => 
       txids.push(tx.txid);
     }
     log(`  ${size}: ${options.payments} payments: p50 ${fmtMs(percentile(paid, 50))}, p99 ${fmtMs(percentile(paid, 99))}, max ${fmtMs(Math.max(...paid))}; ${median(requestsPerPayment)} Electrum requests each (median)`);
+
+    // As many at once, to different addresses again: they queue behind one another for the database.
+    before = electrum.requests.length;
+    const burstAt = Date.now();
+    const burstTxs = Array.from({ length: options.payments }, (_, i) => chain.fund(list[(i * stride + 1) % size]!, 8_000 + i));
+    const burst = (await Promise.all(burstTxs.map((tx) => delivered('post', tx.txid, 120_000)))).map((at) => at - burstAt);
+    const burstRequests = electrum.requests.length - before;
+    txids.push(...burstTxs.map((tx) => tx.txid));
+    log(`  ${size}: ${options.payments} payments at once: p50 ${fmtMs(percentile(burst, 50))}, p99 ${fmtMs(percentile(burst, 99))}, ${burstRequests} Electrum requests`);
 
     before = electrum.requests.length;
     const edits = txids.map((txid) => delivered('edit', txid, 120_000));
@@ -183,10 +208,14 @@ async function benchSize(size: number, options: Options, log: (line: string) => 
       subscribeRequests,
       rssAfterOpenKb: ready.rssAfterOpenKb,
       rssSubscribedKb: subscribed.rssKb,
+      catchUpMs: caughtUp.ms,
+      catchUpRequests,
       maxRssKb: bye.maxRssKb,
       idle: idleResult,
       paid,
       requestsPerPayment,
+      burst,
+      burstRequests,
       confirmed,
       confirmRequests,
     };
@@ -213,18 +242,18 @@ const fmtMb = (kb: number) => `${Math.round(kb / 1024)} MB`;
 
 function render(results: PushResult[], options: Options, load: string): string {
   const out = [
-    '| addresses | subscribed at start | Electrum requests to subscribe | HTTP calls / idle sync | idle sync wall | Electrum requests / payment | payment → notice p50 | p99 | max | block → all notices edited | RSS subscribed | peak RSS |',
-    '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| addresses | subscribed at start | Electrum requests to subscribe | every status stored | HTTP calls / idle sync | idle sync wall | Electrum requests / payment | payment → notice p50 | p99 | max | N at once: p50, p99 | block → all notices edited | RSS subscribed | peak RSS |',
+    '|---:|---|---:|---|---:|---:|---:|---:|---:|---:|---|---|---:|---:|',
   ];
   for (const r of results) {
     out.push(
-      `| ${fmtInt(r.size)} | ${fmtInt(r.subscribed)} in ${fmtMs(r.subscribeMs)}${r.polled ? ` (${fmtInt(r.polled)} polled)` : ''} | ${fmtInt(r.subscribeRequests)} | ${r.idle.httpCalls} | ${fmtMs(r.idle.ms)} | ${median(r.requestsPerPayment)} | ${fmtMs(percentile(r.paid, 50))} | ${fmtMs(percentile(r.paid, 99))} | ${fmtMs(Math.max(...r.paid))} | ${fmtMs(Math.max(...r.confirmed))} (${fmtInt(r.confirmRequests)} requests) | ${fmtMb(r.rssSubscribedKb)} | ${fmtMb(r.maxRssKb)} |`,
+      `| ${fmtInt(r.size)} | ${fmtInt(r.subscribed)} in ${fmtMs(r.subscribeMs)}${r.polled ? ` (${fmtInt(r.polled)} polled)` : ''} | ${fmtInt(r.subscribeRequests)} | ${r.catchUpRequests ? `${fmtMs(r.catchUpMs)} later (${fmtInt(r.catchUpRequests)} requests)` : 'at once'} | ${r.idle.httpCalls} | ${fmtMs(r.idle.ms)} | ${median(r.requestsPerPayment)} | ${fmtMs(percentile(r.paid, 50))} | ${fmtMs(percentile(r.paid, 99))} | ${fmtMs(Math.max(...r.paid))} | ${fmtMs(percentile(r.burst, 50))}, ${fmtMs(percentile(r.burst, 99))} (${fmtInt(r.burstRequests)} requests) | ${fmtMs(Math.max(...r.confirmed))} (${fmtInt(r.confirmRequests)} requests) | ${fmtMb(r.rssSubscribedKb)} | ${fmtMb(r.maxRssKb)} |`,
     );
   }
   out.push(
     '',
-    `Settings: ${options.payments} payments per size, one after the other, each to another address; HTTP latency ${options.latencyMs} ms, Electrum on loopback with no added latency; ` +
-      `2 confirmed txs per address, statuses stored; PGlite in memory; ${cpus().length} CPUs, Node ${process.version}; load average ${load}.`,
+    `Settings: ${options.payments} payments per size one after the other, each to another address, then N = ${options.payments} at once, then one block confirming all ${2 * options.payments}; HTTP latency ${options.latencyMs} ms, Electrum on loopback with no added latency; ` +
+      `2 confirmed txs per address, ${options.statuses === 'stored' ? 'statuses stored (a bot that already ran with push)' : 'no status stored (the first start with push)'}; PGlite in memory; ${cpus().length} CPUs, Node ${process.version}; load average ${load}.`,
   );
   return out.join('\n');
 }
