@@ -4,7 +4,7 @@
  * cron sync as a reconciliation (isCurrent from push), and the notice dispatcher with a transport
  * that says when each notice was posted or edited. bench/push.ts owns the fakes and the chain.
  */
-import { count, isNull } from 'drizzle-orm';
+import { count, isNull, sql } from 'drizzle-orm';
 import { pino } from 'pino';
 import { parseElectrumServer } from '../src/chain/electrum/rpc.js';
 import { createChainProvider } from '../src/chain/providers/index.js';
@@ -20,10 +20,13 @@ import { createWalletService } from '../src/wallet/service.js';
 import { type SeedAddress, seedDatabase } from './seed.js';
 
 export type ToPushWorker =
-  | { type: 'init'; seed: SeedAddress[]; httpUrl: string; electrumUrl: string }
+  /** analyze: give the planner statistics after seeding, which nothing in satbell does on PGlite */
+  | { type: 'init'; seed: SeedAddress[]; httpUrl: string; electrumUrl: string; analyze: boolean }
   | { type: 'subscribe' }
   | { type: 'caught-up' }
   | { type: 'sync' }
+  /** the time spent in the wallet since the last time asked, and start again */
+  | { type: 'timings' }
   | { type: 'exit' };
 
 export type FromPushWorker =
@@ -34,6 +37,8 @@ export type FromPushWorker =
   | { type: 'caught-up'; ms: number }
   /** a notice reached the transport: `at` is Date.now() when it did */
   | { type: 'delivered'; kind: 'post' | 'edit'; txid: string | null; at: number }
+  /** ms per call: applyPushed (the store, notices included) and knownTxs (what is stored of a history) */
+  | { type: 'timings'; apply: number[]; known: number[] }
   | { type: 'bye'; maxRssKb: number; rssNowKb: number }
   | { type: 'error'; message: string };
 
@@ -44,6 +49,7 @@ let push: PushSupervisor | undefined;
 let sync: (() => Promise<SyncReport>) | undefined;
 let withoutStatus: (() => Promise<number>) | undefined;
 let subscribedAt = 0;
+const timings = { apply: [] as number[], known: [] as number[] };
 let close = async () => {};
 
 process.on('disconnect', () => process.exit(0));
@@ -76,6 +82,9 @@ async function handle(message: ToPushWorker): Promise<void> {
       while ((await withoutStatus!()) > 0) await new Promise((resolve) => setTimeout(resolve, 250));
       send({ type: 'caught-up', ms: performance.now() - subscribedAt });
       return;
+    case 'timings':
+      send({ type: 'timings', apply: timings.apply.splice(0), known: timings.known.splice(0) });
+      return;
     case 'sync': {
       const started = performance.now();
       const report = await sync!();
@@ -90,7 +99,7 @@ async function handle(message: ToPushWorker): Promise<void> {
   }
 }
 
-async function init({ seed, httpUrl, electrumUrl }: Extract<ToPushWorker, { type: 'init' }>): Promise<void> {
+async function init({ seed, httpUrl, electrumUrl, analyze }: Extract<ToPushWorker, { type: 'init' }>): Promise<void> {
   let started = performance.now();
   const database = await openDatabase('memory:');
   const openMs = performance.now() - started;
@@ -99,12 +108,25 @@ async function init({ seed, httpUrl, electrumUrl }: Extract<ToPushWorker, { type
   started = performance.now();
   await seedDatabase(db, seed, 'bench-guild');
   const seedMs = performance.now() - started;
+  if (analyze) await db.execute(sql`analyze`);
 
   const logger = pino({ level: 'warn' }, pino.destination(2));
   const provider = createChainProvider({ providers: ['blockchain-info'], esploraUrl: httpUrl, blockchainInfoUrl: httpUrl, requestsPerSecond: Infinity, logger });
   const noticesWritten = createNoticeSignal();
   const watchesChanged = createNoticeSignal();
   const wallet = createWalletService({ db, provider, logger, network: 'mainnet', noticesWritten, watchesChanged });
+  const timed =
+    <A extends unknown[], R>(into: number[], run: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      const started = performance.now();
+      try {
+        return await run(...args);
+      } finally {
+        into.push(performance.now() - started);
+      }
+    };
+  // Timers around the wallet's two calls from push; everything goes through to the real ones.
+  const pushWallet = { ...wallet, applyPushed: timed(timings.apply, wallet.applyPushed), knownTxs: timed(timings.known, wallet.knownTxs) };
 
   let messages = 0;
   const transport: NoticeTransport = {
@@ -122,7 +144,7 @@ async function init({ seed, httpUrl, electrumUrl }: Extract<ToPushWorker, { type
   push = createPushSupervisor({
     servers: [parseElectrumServer(electrumUrl)],
     tlsInsecure: false,
-    wallet,
+    wallet: pushWallet,
     network: 'mainnet',
     logger,
     coordinator: createLeaseCoordinator({ db, owner: 'bench', logger }),

@@ -14,6 +14,8 @@
  *   --latency 50               BENCH_LATENCY_MS      delay of every HTTP fake answer, ms (Electrum: none)
  *   --statuses stored          BENCH_PUSH_STATUSES   stored: a bot that already ran with push;
  *                                                    none: its first start with push, every history read once
+ *   --analyze false            BENCH_PUSH_ANALYZE    true: ANALYZE after seeding (PGlite has no autovacuum, and
+ *                                                    satbell never analyzes: without it the planner has no statistics)
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
@@ -30,6 +32,7 @@ interface Options {
   payments: number;
   latencyMs: number;
   statuses: 'stored' | 'none';
+  analyze: boolean;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -40,7 +43,7 @@ function parseOptions(argv: string[]): Options {
     const [name, inline] = arg.slice(2).split('=', 2) as [string, string | undefined];
     const value = inline ?? argv[++i];
     if (value === undefined) throw new Error(`--${name} needs a value`);
-    if (!['sizes', 'payments', 'latency', 'statuses'].includes(name)) throw new Error(`unknown option --${name}`);
+    if (!['sizes', 'payments', 'latency', 'statuses', 'analyze'].includes(name)) throw new Error(`unknown option --${name}`);
     flags.set(name, value);
   }
   const get = (flag: string, env: string, fallback: string) => flags.get(flag) ?? process.env[env] ?? fallback;
@@ -52,7 +55,9 @@ function parseOptions(argv: string[]): Options {
   if (!Number.isInteger(latencyMs) || latencyMs < 0) throw new Error('--latency must be an integer ≥ 0');
   const statuses = get('statuses', 'BENCH_PUSH_STATUSES', 'stored');
   if (statuses !== 'stored' && statuses !== 'none') throw new Error('--statuses must be stored or none');
-  return { sizes, payments, latencyMs, statuses };
+  const analyze = get('analyze', 'BENCH_PUSH_ANALYZE', 'false');
+  if (analyze !== 'true' && analyze !== 'false') throw new Error('--analyze must be true or false');
+  return { sizes, payments, latencyMs, statuses, analyze: analyze === 'true' };
 }
 
 type Delivered = Extract<FromPushWorker, { type: 'delivered' }>;
@@ -147,7 +152,7 @@ async function benchSize(size: number, options: Options, log: (line: string) => 
     });
 
   try {
-    const ready = await ask({ type: 'init', seed, httpUrl: http.url, electrumUrl: electrum.url }, 'ready');
+    const ready = await ask({ type: 'init', seed, httpUrl: http.url, electrumUrl: electrum.url, analyze: options.analyze }, 'ready');
     log(`  ${size}: database opened in ${fmtMs(ready.openMs)}, seeded in ${fmtMs(ready.seedMs)}`);
     const subscribed = await ask({ type: 'subscribe' }, 'subscribed');
     const subscribeRequests = electrum.requests.length;
@@ -165,6 +170,7 @@ async function benchSize(size: number, options: Options, log: (line: string) => 
     const idleResult = { httpCalls: http.requests.length, electrumRequests: electrum.requests.length - before, ms: idle.ms, report: idle.report };
     log(`  ${size}: idle sync: ${idleResult.httpCalls} HTTP calls, ${idleResult.electrumRequests} Electrum requests, ${fmtMs(idle.ms)}, ${idle.report.addresses} addresses left to poll`);
 
+    await ask({ type: 'timings' }, 'timings');
     const paid: number[] = [];
     const requestsPerPayment: number[] = [];
     const txids: string[] = [];
@@ -178,6 +184,8 @@ async function benchSize(size: number, options: Options, log: (line: string) => 
       requestsPerPayment.push(electrum.requests.length - before);
       txids.push(tx.txid);
     }
+    const seqTimes = await ask({ type: 'timings' }, 'timings');
+    log(`  ${size}: ${options.payments} payments: applyPushed p50 ${fmtMs(median(seqTimes.apply))}, knownTxs p50 ${fmtMs(median(seqTimes.known))}`);
     log(`  ${size}: ${options.payments} payments: p50 ${fmtMs(percentile(paid, 50))}, p99 ${fmtMs(percentile(paid, 99))}, max ${fmtMs(Math.max(...paid))}; ${median(requestsPerPayment)} Electrum requests each (median)`);
 
     // As many at once, to different addresses again: they queue behind one another for the database.
@@ -187,6 +195,8 @@ async function benchSize(size: number, options: Options, log: (line: string) => 
     const burst = (await Promise.all(burstTxs.map((tx) => delivered('post', tx.txid, 120_000)))).map((at) => at - burstAt);
     const burstRequests = electrum.requests.length - before;
     txids.push(...burstTxs.map((tx) => tx.txid));
+    const burstTimes = await ask({ type: 'timings' }, 'timings');
+    log(`  ${size}: at once: applyPushed p50 ${fmtMs(median(burstTimes.apply))} p99 ${fmtMs(percentile(burstTimes.apply, 99))}, knownTxs p50 ${fmtMs(median(burstTimes.known))}`);
     log(`  ${size}: ${options.payments} payments at once: p50 ${fmtMs(percentile(burst, 50))}, p99 ${fmtMs(percentile(burst, 99))}, ${burstRequests} Electrum requests`);
 
     before = electrum.requests.length;
@@ -253,7 +263,7 @@ function render(results: PushResult[], options: Options, load: string): string {
   out.push(
     '',
     `Settings: ${options.payments} payments per size one after the other, each to another address, then N = ${options.payments} at once, then one block confirming all ${2 * options.payments}; HTTP latency ${options.latencyMs} ms, Electrum on loopback with no added latency; ` +
-      `2 confirmed txs per address, ${options.statuses === 'stored' ? 'statuses stored (a bot that already ran with push)' : 'no status stored (the first start with push)'}; PGlite in memory; ${cpus().length} CPUs, Node ${process.version}; load average ${load}.`,
+      `2 confirmed txs per address, ${options.statuses === 'stored' ? 'statuses stored (a bot that already ran with push)' : 'no status stored (the first start with push)'}; PGlite in memory${options.analyze ? ', ANALYZE after seeding' : ', never analyzed (as satbell runs it)'}; ${cpus().length} CPUs, Node ${process.version}; load average ${load}.`,
   );
   return out.join('\n');
 }
