@@ -102,6 +102,8 @@ export interface PushResult {
   /** from subscribed to every status stored: the first start's reads of every history */
   catchUpMs: number;
   catchUpRequests: number;
+  /** --statuses none: payment → notice for one payment made as the first reads began */
+  duringCatchUpMs: number | undefined;
   maxRssKb: number;
   idle: { httpCalls: number; electrumRequests: number; ms: number; report: SyncReport };
   /** ms from chain.fund to the notice posted, one per payment */
@@ -160,7 +162,13 @@ async function benchSize(size: number, options: Options, log: (line: string) => 
     if (subscribed.subscribed !== size) log(`  warning: ${size - subscribed.subscribed} addresses not subscribed`);
 
     let before = electrum.requests.length;
+    // On a first start, one payment while every history is being read: it waits its turn among them.
+    const probe = options.statuses === 'none' ? chain.fund(list[size - 1]!, 6_000) : undefined;
+    const probeAt = Date.now();
+    const probed = probe && delivered('post', probe.txid, 3_600_000).then((at) => at - probeAt);
     const caughtUp = await ask({ type: 'caught-up' }, 'caught-up');
+    const duringCatchUpMs = probed && (await probed);
+    if (duringCatchUpMs !== undefined) log(`  ${size}: a payment during the first reads: its notice after ${fmtMs(duringCatchUpMs)}`);
     const catchUpRequests = electrum.requests.length - before;
     if (options.statuses === 'none') log(`  ${size}: every status stored ${fmtMs(caughtUp.ms)} after subscribing, ${catchUpRequests} Electrum requests`);
 
@@ -220,6 +228,7 @@ async function benchSize(size: number, options: Options, log: (line: string) => 
       rssSubscribedKb: subscribed.rssKb,
       catchUpMs: caughtUp.ms,
       catchUpRequests,
+      duringCatchUpMs,
       maxRssKb: bye.maxRssKb,
       idle: idleResult,
       paid,
@@ -257,7 +266,7 @@ function render(results: PushResult[], options: Options, load: string): string {
   ];
   for (const r of results) {
     out.push(
-      `| ${fmtInt(r.size)} | ${fmtInt(r.subscribed)} in ${fmtMs(r.subscribeMs)}${r.polled ? ` (${fmtInt(r.polled)} polled)` : ''} | ${fmtInt(r.subscribeRequests)} | ${r.catchUpRequests ? `${fmtMs(r.catchUpMs)} later (${fmtInt(r.catchUpRequests)} requests)` : 'at once'} | ${r.idle.httpCalls} | ${fmtMs(r.idle.ms)} | ${median(r.requestsPerPayment)} | ${fmtMs(percentile(r.paid, 50))} | ${fmtMs(percentile(r.paid, 99))} | ${fmtMs(Math.max(...r.paid))} | ${fmtMs(percentile(r.burst, 50))}, ${fmtMs(percentile(r.burst, 99))} (${fmtInt(r.burstRequests)} requests) | ${fmtMs(Math.max(...r.confirmed))} (${fmtInt(r.confirmRequests)} requests) | ${fmtMb(r.rssSubscribedKb)} | ${fmtMb(r.maxRssKb)} |`,
+      `| ${fmtInt(r.size)} | ${fmtInt(r.subscribed)} in ${fmtMs(r.subscribeMs)}${r.polled ? ` (${fmtInt(r.polled)} polled)` : ''} | ${fmtInt(r.subscribeRequests)} | ${r.catchUpRequests ? `${fmtMs(r.catchUpMs)} later (${fmtInt(r.catchUpRequests)} requests; a payment meanwhile: ${fmtMs(r.duringCatchUpMs ?? NaN)})` : 'at once'} | ${r.idle.httpCalls} | ${fmtMs(r.idle.ms)} | ${median(r.requestsPerPayment)} | ${fmtMs(percentile(r.paid, 50))} | ${fmtMs(percentile(r.paid, 99))} | ${fmtMs(Math.max(...r.paid))} | ${fmtMs(percentile(r.burst, 50))}, ${fmtMs(percentile(r.burst, 99))} (${fmtInt(r.burstRequests)} requests) | ${fmtMs(Math.max(...r.confirmed))} (${fmtInt(r.confirmRequests)} requests) | ${fmtMb(r.rssSubscribedKb)} | ${fmtMb(r.maxRssKb)} |`,
     );
   }
   out.push(
