@@ -10,6 +10,8 @@ export interface SeedTx {
   time: number;
   fee: bigint;
   net: bigint;
+  /** as a provider that knew the block's time stored it; unset: the column's default (false) */
+  timeIsBlockTime?: boolean;
 }
 
 export interface SeedAddress {
@@ -17,6 +19,8 @@ export interface SeedAddress {
   balance: bigint;
   txCount: number;
   txs: SeedTx[];
+  /** the Electrum status stored by push (bench/push.ts); unset: none, as before push */
+  electrumStatus?: string | null;
 }
 
 const CHUNK = 1_000;
@@ -58,6 +62,7 @@ export async function seedDatabase(db: Database, seed: SeedAddress[], guildId: s
         txCount: a.txCount,
         balanceUpdatedAt: at,
         txsUpdatedAt: at,
+        electrumStatus: a.electrumStatus,
       })),
     );
     await db
@@ -69,7 +74,7 @@ export async function seedDatabase(db: Database, seed: SeedAddress[], guildId: s
     const chunk = links.slice(i, i + CHUNK);
     await db
       .insert(transactions)
-      .values(chunk.map((t) => ({ txid: t.txid, blockHeight: t.blockHeight, time: new Date(t.time), fee: t.fee })))
+      .values(chunk.map((t) => ({ txid: t.txid, blockHeight: t.blockHeight, time: new Date(t.time), fee: t.fee, timeIsBlockTime: t.timeIsBlockTime })))
       .onConflictDoNothing();
     await db.insert(addressTransactions).values(chunk.map((t) => ({ address: t.address, txid: t.txid, net: t.net })));
   }
