@@ -2,7 +2,7 @@
  * Kill -9 the bot process at random points of its work, many times over, and check that users see
  * every balance change exactly once. The fakes live in this process and outlive every bot process;
  * the database is PGlite on disk (always) and Postgres (when TEST_DATABASE_URL is set), each in a
- * file of its own: crash-pglite.test.ts and crash-postgres.test.ts. crash-electrum.test.ts runs the
+ * file of its own: crash-pglite.test.ts and crash-postgres.test.ts. test/faults/crash-electrum.test.ts runs the
  * same trials with push on (ELECTRUM_SERVERS at an Electrum server over the same chain), so that a
  * kill also lands while pushed histories are read and stored.
  *
@@ -82,7 +82,7 @@ export type ChainSource = 'http' | 'electrum';
 
 /**
  * The trials on one backend, as a test of its own: each backend has a file (crash-pglite.test.ts,
- * crash-postgres.test.ts, crash-electrum.test.ts), so that they run in separate workers, beside
+ * crash-postgres.test.ts, test/faults/crash-electrum.test.ts), so that they run in separate workers, beside
  * other files, rather than one after the other. Without TEST_DATABASE_URL the Postgres one is skipped.
  */
 export function describeCrashTrials(backend: Backend, source: ChainSource = 'http'): void {

@@ -12,7 +12,6 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 const LONG_FILES = [
   'test/e2e/crash-pglite.test.ts',
   'test/e2e/crash-postgres.test.ts',
-  'test/e2e/crash-electrum.test.ts',
   'test/e2e/first-start.test.ts',
   'test/e2e/start.test.ts',
   'test/e2e/shell.test.ts',
