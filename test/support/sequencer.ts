@@ -18,7 +18,6 @@ const LONG_FILES = [
   'test/e2e/commands.test.ts',
   'test/e2e/logs.test.ts',
   'test/db/client.test.ts',
-  'test/e2e/electrum-client.test.ts',
 ];
 
 export class LongFilesFirst extends BaseSequencer {

@@ -5,6 +5,9 @@
  * fees, and their merkle proofs, which it verifies) must be what satbell's own Electrum source and
  * the Esplora fake say of the same chain. The fakes are only worth testing against if a real
  * client believes them.
+ *
+ * In the fault suite, not in test/e2e: the wallet's daemon is a Python process of its own, and its
+ * CPU kept `npm test` past 3 minutes on two cores.
  */
 import { execFile } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
