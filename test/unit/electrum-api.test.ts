@@ -1,28 +1,25 @@
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createElectrumApi, readNotification, type ElectrumApi } from '../../src/chain/electrum/api.js';
+import { readNotification, type ElectrumApi } from '../../src/chain/electrum/api.js';
 import { ElectrumDataError } from '../../src/chain/electrum/errors.js';
-import { ElectrumClient } from '../../src/chain/electrum/rpc.js';
+import type { ElectrumClient } from '../../src/chain/electrum/rpc.js';
 import { addressScriptHash, outputScript } from '../../src/chain/electrum/scripthash.js';
 import { historyStatus } from '../../src/chain/electrum/status.js';
 import { createMemoryTxCache, historyEffects } from '../../src/chain/electrum/transactions.js';
-import { FakeChain, startElectrumFake, type ElectrumFake } from '../fakes/chain/index.js';
+import type { ElectrumFake } from '../fakes/chain/index.js';
 import { testAddress } from '../support/addresses.js';
+import { openElectrumSession } from '../support/electrum-session.js';
 
 let fake: ElectrumFake;
 let client: ElectrumClient;
 let api: ElectrumApi;
+let close: () => Promise<void>;
 
 beforeEach(async () => {
-  fake = await startElectrumFake({ chain: new FakeChain() });
-  client = await ElectrumClient.connect({ host: fake.host, port: fake.port, tls: false });
-  api = createElectrumApi(client);
+  ({ fake, client, api, close } = await openElectrumSession());
 });
 
-afterEach(async () => {
-  client.close();
-  await fake.close();
-});
+afterEach(() => close());
 
 const alice = testAddress('electrum-api-alice');
 const bob = testAddress('electrum-api-bob');

@@ -14,15 +14,8 @@ import { outputScript, addressScriptHash } from './scripthash.js';
 import { historyStatus, statusAsListed } from './status.js';
 import { historyEffects, type TxCache, type TxEffect } from './transactions.js';
 
-/** What is stored of a transaction of the address: a txid's net and fee never change. */
-export interface KnownTx {
-  txid: string;
-  blockHeight: number | null;
-  time: Date;
-  timeIsBlockTime: boolean;
-  fee: bigint;
-  net: bigint;
-}
+/** What is stored of a transaction of the address, as a provider gave it: a txid's net and fee never change. */
+export type KnownTx = ChainTx;
 
 export interface ElectrumHistoryDeps {
   api: ElectrumApi;
