@@ -26,6 +26,7 @@ import { testAddress } from '../test/support/addresses.js';
 import { IndexedFakeChain, startFakes } from './chain.js';
 import type { FromPushWorker, ToPushWorker } from './push-worker.js';
 import { type SeedAddress, seedFromChain } from './seed.js';
+import { readFlags } from './flags.js';
 
 interface Options {
   sizes: number[];
@@ -36,16 +37,7 @@ interface Options {
 }
 
 function parseOptions(argv: string[]): Options {
-  const flags = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (!arg.startsWith('--')) throw new Error(`unexpected argument ${arg}`);
-    const [name, inline] = arg.slice(2).split('=', 2) as [string, string | undefined];
-    const value = inline ?? argv[++i];
-    if (value === undefined) throw new Error(`--${name} needs a value`);
-    if (!['sizes', 'payments', 'latency', 'statuses', 'analyze'].includes(name)) throw new Error(`unknown option --${name}`);
-    flags.set(name, value);
-  }
+  const flags = readFlags(argv, ['sizes', 'payments', 'latency', 'statuses', 'analyze']);
   const get = (flag: string, env: string, fallback: string) => flags.get(flag) ?? process.env[env] ?? fallback;
   const sizes = get('sizes', 'BENCH_PUSH_SIZES', '1000,10000,75000').split(',').map((s) => Number(s.trim()));
   if (!sizes.every((n) => Number.isInteger(n) && n > 0)) throw new Error('--sizes must be positive integers, e.g. 1000,10000');

@@ -27,6 +27,7 @@ import { testAddress } from '../test/support/addresses.js';
 import { IndexedFakeChain, startFakes, type LimitedFake } from './chain.js';
 import { type SeedAddress, seedFromChain } from './seed.js';
 import type { CycleResult, FromWorker, Setup, ToWorker } from './worker.js';
+import { readFlags } from './flags.js';
 
 /** the published or reported public limits, requests per second */
 const PUBLIC_RPS: Record<ProviderKind, number> = { 'blockchain-info': 0.1, esplora: 4 };
@@ -48,17 +49,7 @@ interface Options {
 }
 
 function parseOptions(argv: string[]): Options {
-  const flags = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (!arg.startsWith('--')) throw new Error(`unexpected argument ${arg}`);
-    const [name, inline] = arg.slice(2).split('=', 2) as [string, string | undefined];
-    const value = inline ?? argv[++i];
-    if (value === undefined) throw new Error(`--${name} needs a value`);
-    flags.set(name, value);
-  }
-  const known = new Set(['sizes', 'latency', 'cycles', 'baseline-cycles', 'rps', 'change', 'history', 'arrival', 'warmup', 'providers', 'baseline-concurrency']);
-  for (const name of flags.keys()) if (!known.has(name)) throw new Error(`unknown option --${name}`);
+  const flags = readFlags(argv, ['sizes', 'latency', 'cycles', 'baseline-cycles', 'rps', 'change', 'history', 'arrival', 'warmup', 'providers', 'baseline-concurrency']);
   const get = (flag: string, env: string, fallback: string) => flags.get(flag) ?? process.env[env] ?? fallback;
   const int = (flag: string, env: string, fallback: string, min: number) => {
     const text = get(flag, env, fallback);

@@ -1,0 +1,15 @@
+import { parseArgs } from 'node:util';
+
+/**
+ * A bench's `--name value` / `--name=value` options, each a string, with an unknown name refused:
+ * Node's own parseArgs, so the benches do not each carry a parser.
+ */
+export function readFlags(argv: string[], known: readonly string[]): Map<string, string> {
+  const { values } = parseArgs({
+    args: argv,
+    options: Object.fromEntries(known.map((name) => [name, { type: 'string' as const }])),
+    strict: true,
+    allowPositionals: false,
+  });
+  return new Map(Object.entries(values).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
+}
