@@ -45,6 +45,54 @@ export const watches = pgTable(
   ],
 );
 
+/**
+ * A server's whole wallet: one watch with one label, over the addresses its descriptor derives.
+ * The descriptor reveals every address of the wallet: it is never logged whole nor shown in public.
+ */
+export const wallets = pgTable(
+  'wallets',
+  {
+    id: bigint('id', { mode: 'bigint' }).primaryKey().generatedAlwaysAsIdentity(),
+    guildId: text('guild_id').notNull(),
+    /** the canonical output descriptor with its BIP-380 checksum: what the addresses are derived from */
+    descriptor: text('descriptor').notNull(),
+    /** the wallet's name in replies and notices; unique in its server together with the watches' labels */
+    label: text('label').notNull(),
+    /** how many unused addresses in a row are watched past the last used one, on each chain */
+    gap: integer('gap').notNull(),
+    addedBy: text('added_by').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [
+    uniqueIndex('wallets_guild_descriptor_idx').on(t.guildId, t.descriptor),
+    uniqueIndex('wallets_guild_label_idx').on(t.guildId, sql`lower(${t.label})`),
+  ],
+);
+
+/**
+ * The addresses a wallet watches: `chain` is the descriptor's path (0: receive, 1: change; a
+ * multipath descriptor's position in <a;b>), `index` the last derivation step. Each address has
+ * its row in `addresses`, shared with any other watch or wallet that has it.
+ */
+export const walletAddresses = pgTable(
+  'wallet_addresses',
+  {
+    walletId: bigint('wallet_id', { mode: 'bigint' })
+      .notNull()
+      .references(() => wallets.id, { onDelete: 'cascade' }),
+    chain: integer('chain').notNull(),
+    index: integer('index').notNull(),
+    address: text('address')
+      .notNull()
+      .references(() => addresses.address),
+  },
+  (t) => [
+    primaryKey({ columns: [t.walletId, t.chain, t.index] }),
+    uniqueIndex('wallet_addresses_wallet_address_idx').on(t.walletId, t.address),
+    index('wallet_addresses_address_idx').on(t.address),
+  ],
+);
+
 /** A transaction, stored once however many tracked addresses it touches. */
 export const transactions = pgTable('transactions', {
   txid: text('txid').primaryKey(),
