@@ -86,7 +86,7 @@ describe('embedded database (PGlite on disk)', () => {
     await first.close();
     const again = await openDatabase(`file:${dir}`);
     try {
-      const { rows } = await again.db.execute<{ reltuples: number }>(sql`select reltuples from pg_class where relname = 'addresses'`);
+      const { rows } = (await again.db.execute(sql`select reltuples from pg_class where relname = 'addresses'`)) as unknown as { rows: { reltuples: number }[] };
       expect(Number(rows[0]!.reltuples)).toBe(300);
     } finally {
       await again.close();
