@@ -5,7 +5,7 @@
  * @scure/btc-signer; this module reads the text, checks it and says what is wrong with it.
  */
 import type { HDKey } from '@scure/bip32';
-import { NETWORK, p2pkh, p2ms, p2sh, p2tr, p2wpkh, p2wsh, TEST_NETWORK, utils } from '@scure/btc-signer';
+import { NETWORK, p2pkh, p2sh, p2tr, p2wpkh, p2wsh, Script, TEST_NETWORK, utils } from '@scure/btc-signer';
 import type { Network } from '../address.js';
 import { UserError, value, words, type Said } from '../../errors.js';
 import { descriptorChecksum, firstInvalidCharacter, isValidChecksum } from './checksum.js';
@@ -83,10 +83,12 @@ function build(input: string, network: Network): WalletDescriptor {
   if (text.length > MAX_WALLET_INPUT_LENGTH) throw walletError([`it is longer than ${MAX_WALLET_INPUT_LENGTH.toLocaleString('en-US')} characters`]);
 
   const hash = text.indexOf('#');
-  const body = hash === -1 ? text : text.slice(0, hash);
   const givenChecksum = hash === -1 ? null : text.slice(hash + 1);
+  // A checksum covers the text exactly as written, spaces included; without one, the spaces and
+  // line breaks a paste brings mean nothing and go.
+  const body = hash === -1 ? text.replace(/\s+/g, '') : text.slice(0, hash);
   const invalid = firstInvalidCharacter(body);
-  if (invalid !== null) throw walletError(words`it contains ${value(invalid)}, which no descriptor uses`);
+  if (invalid !== null) throw walletError(words`it contains ${value(visible(invalid))}, which no descriptor uses`);
   if (givenChecksum !== null && !isValidChecksum(body, givenChecksum)) {
     throw walletError(
       givenChecksum.length === 8
@@ -105,7 +107,7 @@ function build(input: string, network: Network): WalletDescriptor {
   const family = familyOf(network);
   for (const key of keysOf(script)) {
     if (key.key.family !== family) {
-      throw walletError(words`a ${value(key.key.prefix)} key is for ${familyLabel(key.key.family)}, and satbell is on ${network}`);
+      throw walletError(words`${value(key.key.prefix)} keys are for ${familyLabel(key.key.family)}, and satbell is on ${network}`);
     }
   }
 
@@ -125,6 +127,9 @@ function build(input: string, network: Network): WalletDescriptor {
 }
 
 /** A bare extended key: its SLIP-132 script type, receive `/0/*` and change `/1/*`. */
+/** A character as the user can see it: itself, or its code point when it is invisible. */
+const visible = (char: string) => (/^[\p{L}\p{N}\p{P}\p{S}]$/u.test(char) ? char : `U+${char.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`);
+
 function bareKey(text: string, hadChecksum: boolean): ScriptExpression {
   if (hadChecksum) throw new DescriptorProblem(words`a checksum after ${value('#')} belongs to a descriptor, not to a bare key`);
   let key;
@@ -213,7 +218,10 @@ function deriver(script: ScriptExpression, network: Network, chains: number): (c
       case 'wsh':
       case 'sh-wsh': {
         const ordered = script.multi.sorted ? [...pubkeys].sort(utils.compareBytes) : pubkeys;
-        const witness = p2wsh(p2ms(script.multi.threshold, ordered), net);
+        // Written out rather than through p2ms(), which stops at 16 keys where BIP-383 allows 20
+        // (17 to 20 are pushed as one-byte numbers, as Bitcoin Core does).
+        const multisig = Script.encode([script.multi.threshold, ...ordered, ordered.length, 'CHECKMULTISIG']);
+        const witness = p2wsh({ type: 'ms', script: multisig }, net);
         return (script.kind === 'wsh' ? witness : p2sh(witness, net)).address!;
       }
     }
