@@ -286,6 +286,7 @@ describe('multisig: wsh(sortedmulti()), wsh(multi()), sh(wsh())', () => {
     ['more than 20 keys', `wsh(multi(2,${Array.from({ length: 21 }, (_, i) => `${BIP84_XPUB}/${i}/*`).join(',')}))`, 'at most 20 keys'],
     ['no keys', 'wsh(multi(2))', 'has no keys'],
     ['the same key twice', `wsh(multi(1,${keys[0]},${keys[0]}))`, 'the same key twice'],
+    ['the same key twice under two origins', `wsh(multi(1,${keys[0]},[00000000]${BIP84_XPUB}/<0;1>/*))`, 'the same key twice'],
     ['a bare multi()', `multi(2,${keys.join(',')})`, 'does not watch multi()'],
     ['sh(multi())', `sh(multi(2,${keys.join(',')}))`, 'inside sh() satbell reads'],
     ['a miniscript inside wsh()', `wsh(and_v(v:pk(${keys[0]}),pk(${keys[1]})))`, 'inside wsh() satbell reads'],
@@ -312,6 +313,7 @@ describe('what is not a wallet', () => {
     ['an address descriptor', 'addr(bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyu)', 'does not watch addr()'],
     ['a mistyped key', `wpkh(${BIP84_XPUB.slice(0, -1)}X/0/*)`, 'its checksum is wrong'],
     ['a truncated bare key', BIP84_ZPUB.slice(0, 80), 'cannot be read'],
+    ['a bare key with an origin', `[73c5da0a/84'/0'/0']${BIP84_XPUB}`, 'needs its script around it'],
     ['a bad fingerprint', `wpkh([73c5da0/84'/0'/0']${BIP84_XPUB}/0/*)`, '8 hex characters'],
     ['an unclosed origin', `wpkh([73c5da0a/84'${BIP84_XPUB}/0/*)`, 'is not closed'],
     ['a step too large', `wpkh(${BIP84_XPUB}/2147483648/*)`, 'is not a derivation step'],
@@ -372,6 +374,7 @@ describe('private keys', () => {
     ['with a hardened step', 'pkh(xprv9s21ZrQH143K31xYSDQpPDxsXRTUcvj2iNHm5NUtrGiGG5e2DtALGdso3pGz6ssrdK4PFmM8NSpSBHNqPqm55Qn3LqFtT2emdEXVYsCzC2U/<2147483647h;0>/0)'],
     ['as a WIF key', 'wpkh(L4rK1yDtCWekvXuE6oXD9jCYfFNV2cWRpVuPLBcCU2z8TrisoyY1)'],
     ['mistyped (its checksum broken)', `${BIP84_ZPRV.slice(0, -1)}1`],
+    ['cut short', BIP84_ZPRV.slice(0, 40)],
     ['at the end of a text too long to read', `wpkh(${'x'.repeat(5000)},${privateKeys.tprv})`],
   ])('refuses a private key %s before any other error', (_where, text) => {
     const { code, message } = refusal(text, text.includes('tprv') ? 'testnet' : 'mainnet');

@@ -9,7 +9,7 @@ import { NETWORK, p2pkh, p2sh, p2tr, p2wpkh, p2wsh, Script, TEST_NETWORK, utils 
 import type { Network } from '../address.js';
 import { UserError, value, words, type Said } from '../../errors.js';
 import { descriptorChecksum, firstInvalidCharacter, isValidChecksum } from './checksum.js';
-import { decodeExtendedKey, ExtendedKeyProblem, encodeExtendedKey, familyLabel, familyOf, findPrivateKey, type SlipScript } from './keys.js';
+import { decodeExtendedKey, ExtendedKeyProblem, encodeExtendedKey, familyLabel, familyOf, findPrivateKey, WIF, type SlipScript } from './keys.js';
 import { DescriptorProblem, formatScript, parseScript, shortKey, type KeyExpression, type ScriptExpression } from './parse.js';
 
 export type ScriptKind = 'p2pkh' | 'p2sh-p2wpkh' | 'p2wpkh' | 'p2tr' | 'p2wsh' | 'p2sh-p2wsh';
@@ -38,12 +38,11 @@ export const MAX_DERIVATION_INDEX = 0x7fffffff;
 
 const EXTENDED_KEY_START = /^[xyztuvXYZUV](?:pub|prv)/;
 const DESCRIPTOR_START = /^(?:[A-Za-z_]+\(|\[)/;
-const WIF_SHAPE = /^(?:[59][1-9A-HJ-NP-Za-km-z]{50}|[KLc][1-9A-HJ-NP-Za-km-z]{51})$/;
 
 /** Cheap shape test, no crypto: does this text look like a key or descriptor rather than an address? */
 export function looksLikeWallet(text: string): boolean {
   const trimmed = text.trim();
-  return EXTENDED_KEY_START.test(trimmed) || DESCRIPTOR_START.test(trimmed) || WIF_SHAPE.test(trimmed);
+  return EXTENDED_KEY_START.test(trimmed) || DESCRIPTOR_START.test(trimmed) || WIF.test(trimmed);
 }
 
 /** Parses and checks what a member pasted; throws a UserError saying what is wrong. */
@@ -126,12 +125,16 @@ function build(input: string, network: Network): WalletDescriptor {
   };
 }
 
-/** A bare extended key: its SLIP-132 script type, receive `/0/*` and change `/1/*`. */
 /** A character as the user can see it: itself, or its code point when it is invisible. */
 const visible = (char: string) => (/^[\p{L}\p{N}\p{P}\p{S}]$/u.test(char) ? char : `U+${char.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`);
 
+/** A bare extended key: its SLIP-132 script type, receive `/0/*` and change `/1/*`. */
 function bareKey(text: string, hadChecksum: boolean): ScriptExpression {
   if (hadChecksum) throw new DescriptorProblem(words`a checksum after ${value('#')} belongs to a descriptor, not to a bare key`);
+  if (text.startsWith('[')) {
+    // SLIP-132 would say an xpub is P2PKH whatever its origin says; rather than guess, ask for the script.
+    throw new DescriptorProblem(words`a key with its origin needs its script around it, as in ${value("wpkh([d34db33f/84'/0'/0']xpub…/<0;1>/*)")}`);
+  }
   let key;
   try {
     key = decodeExtendedKey(text);

@@ -149,7 +149,8 @@ function readWsh(reader: Reader): Multi {
   }
   const seen = new Set<string>();
   for (const key of keys) {
-    const text = formatKey(key);
+    // the same key under two origins is still the same key
+    const text = formatKey({ ...key, origin: null });
     if (seen.has(text)) throw problem(words`${value(`${inner}()`)} has the same key twice`);
     seen.add(text);
   }
