@@ -9,6 +9,10 @@ import { withoutForbidden } from './text.js';
  */
 export type UserErrorCode =
   | 'invalid_address'
+  /** an extended key or descriptor that cannot be watched as a wallet */
+  | 'invalid_wallet'
+  /** a private key pasted where a public one belongs: refused with a warning, never echoed */
+  | 'private_key'
   | 'not_tracked'
   | 'unknown_address'
   | 'already_tracked'
