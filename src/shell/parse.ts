@@ -174,6 +174,10 @@ function convert(option: APIApplicationCommandBasicOption, text: string): string
       if (!Number.isFinite(Number(text)) || (option.type === ApplicationCommandOptionType.Integer && !/^-?\d+$/.test(text))) {
         throw new ParseError(`${option.name} is a number, not ${text}.`);
       }
+      // As Discord does: a number outside the option's range is never sent.
+      if ((option.min_value !== undefined && Number(text) < option.min_value) || (option.max_value !== undefined && Number(text) > option.max_value)) {
+        throw new ParseError(`${option.name} is from ${option.min_value ?? '…'} to ${option.max_value ?? '…'}, not ${text}.`);
+      }
       return text;
     default:
       return text;
@@ -192,6 +196,10 @@ export function commandOptions(parsed: Pick<ParsedCommand, 'subcommand' | 'value
     boolean: (name) => {
       const value = parsed.values.get(name);
       return typeof value === 'boolean' ? value : null;
+    },
+    integer: (name) => {
+      const value = text(name);
+      return value === null ? null : Number(value);
     },
     subcommand: () => parsed.subcommand,
   };

@@ -177,9 +177,9 @@ describe.each(testBackends())('wallet on %s', (backend) => {
       }
       // Oldest first; the clock stands still here, so the address breaks the tie.
       const page = await wallet.listPage({ guildId: GUILD_A, limit: 2, offset: 2 });
-      expect(page.watches.map((w) => w.address)).toEqual([[...tracked].sort()[2]]);
+      expect(page.watches.map((w) => (w.kind === undefined ? w.address : w.label))).toEqual([[...tracked].sort()[2]]);
       expect(page).toMatchObject({ total: 3, totalBalance: 600n });
-      expect(await wallet.listPage({ guildId: GUILD_B, limit: 2, offset: 0 })).toEqual({ watches: [], total: 0, totalBalance: 0n });
+      expect(await wallet.listPage({ guildId: GUILD_B, limit: 2, offset: 0 })).toEqual({ watches: [], total: 0, totalBalance: 0n, addresses: 0 });
     });
   });
 
