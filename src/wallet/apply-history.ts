@@ -57,7 +57,11 @@ export function createApplyHistory({ db, logger, noticesWritten }: { db: Databas
   };
 }
 
-async function applyInTransaction(tx: Database, history: AddressHistory, { at, scope = 'partial', tipHeight, watch }: ApplyOptions): Promise<AppliedHistory> {
+/**
+ * The apply inside a transaction the caller holds: several addresses applied in one (a wallet's
+ * moved addresses) commit together, and each one's notices see the links of those before it.
+ */
+export async function applyInTransaction(tx: Database, history: AddressHistory, { at, scope = 'partial', tipHeight, watch }: ApplyOptions): Promise<AppliedHistory> {
   const { address } = history.balance;
   const written = await writeAddress(tx, history.balance, at, { create: watch !== undefined, tipHeight });
   if (!written) return { changes: noChanges(history), watchAdded: false, consistent: true, at };
