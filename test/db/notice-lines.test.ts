@@ -32,7 +32,6 @@ describe.each(testBackends())('notice lines on %s', (backend) => {
     apply = createApplyHistory({ db: database.db, logger: pino({ level: 'silent' }) });
   });
 
-
   async function server(opts: { threshold?: bigint; channel?: boolean } = {}) {
     const n = BigInt(++guilds);
     const guildId = String(700000000000000000n + n);
