@@ -127,9 +127,10 @@ function burstPayload(linesOf: (t: ChainTx) => ComputedLine[], changes: AddressC
 }
 
 /**
- * When the notice of (server, txid) exists (returns whether it does): recompute its lines from what is stored now (this apply's
- * links and every earlier one's), so that the transaction's touch on one more watch is added, not
- * lost. Locked first: a concurrent apply of another address of the same transaction takes its turn.
+ * When the notice of (server, txid) exists (returns whether it does): recompute its lines from
+ * what is stored now (this apply's links and every earlier one's), so that the transaction's touch
+ * on one more watch is added, not lost. Locked first: a concurrent apply of another address of the
+ * same transaction takes its turn.
  */
 async function addLines(tx: Database, changes: AddressChanges, guildId: string, txid: string): Promise<boolean> {
   const [notice] = await tx
@@ -150,21 +151,15 @@ async function addLines(tx: Database, changes: AddressChanges, guildId: string, 
  * already show the old ones. A notice never attempted has no message yet: its first post will
  * carry the lines, so its version stays.
  */
-async function rewrite(
-  tx: Database,
-  notice: { id: bigint; address: string; payload: NoticePayload; attempts: number },
-  lines: NoticeLine[],
-  patch: Partial<NoticePayload> = {},
-): Promise<void> {
-  const unchanged = sameLines(noticeLines(notice.payload), lines) && Object.keys(patch).length === 0;
-  if (unchanged) return;
-  const first = lines[0]!;
-  const address = first.address ?? notice.address;
+async function rewrite(tx: Database, notice: { id: bigint; address: string; payload: NoticePayload; attempts: number }, lines: NoticeLine[]): Promise<void> {
+  if (sameLines(noticeLines(notice.payload), lines)) return;
+  // The row's address follows the first line (its single fields), unless that is a wallet's.
+  const address = lines[0]!.address ?? notice.address;
   await tx
     .update(notices)
     .set({
       address,
-      payload: { ...withLines(notice.payload, lines, address), ...patch },
+      payload: withLines(notice.payload, lines, address),
       ...(notice.attempts > 0 ? { version: sql`${notices.version} + 1` } : {}),
     })
     .where(eq(notices.id, notice.id));
@@ -243,7 +238,7 @@ async function markRemoved(tx: Database, changes: AddressChanges): Promise<void>
     const left = before.flatMap((line): NoticeLine[] => {
       const still = now.get(line.key);
       if (!still) return [];
-      // A wallet's balance then, less what the wrong answer had added to its net.
+      // The balance then, less what the wrong answer had added to the line's net (a wallet's).
       const balanceAfter = String(BigInt(line.balanceAfter) - (BigInt(line.net) - BigInt(still.net)));
       return [{ ...still, balanceAfter }];
     });

@@ -1,15 +1,15 @@
 import { createHash } from 'node:crypto';
-import { asc, eq } from 'drizzle-orm';
 import { HDKey } from '@scure/bip32';
+import { asc, eq } from 'drizzle-orm';
 import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseWallet } from '../../src/chain/descriptor/index.js';
-import type { AddressHistory, ChainTx } from '../../src/chain/provider.js';
+import type { ChainTx } from '../../src/chain/provider.js';
 import { guildSettings, type NoticeLine, notices, walletAddresses, wallets } from '../../src/db/schema.js';
 import { noticeLines } from '../../src/sync/notice-lines.js';
 import { BURST_SIZE } from '../../src/sync/notice-writer.js';
 import { type ApplyHistories, type ApplyHistory, createApplyHistories, createApplyHistory } from '../../src/wallet/apply-history.js';
-import { testAddress } from '../support/addresses.js';
+import { historyFixtures, historyOf } from '../support/histories.js';
 import { createTestDatabase, testBackends } from '../support/database.js';
 
 /**
@@ -22,9 +22,7 @@ describe.each(testBackends())('notice lines on %s', (backend) => {
   let apply: ApplyHistory;
   let applyTogether: ApplyHistories;
   let guilds = 0;
-  let seed = 0;
-  let clock = Date.parse('2026-11-30T12:00:00Z');
-  const tick = () => new Date((clock += 60_000));
+  const { now, tick, next, fresh, tx } = historyFixtures('notice-lines', { start: '2026-11-30T12:00:00Z', fee: 500n });
   const HEIGHT = 880_000;
   const USER = '200000000000000001';
 
@@ -39,36 +37,19 @@ describe.each(testBackends())('notice lines on %s', (backend) => {
     applyTogether = createApplyHistories({ db: database.db, logger: pino({ level: 'silent' }) });
   });
 
-  const fresh = () => testAddress(`notice-lines-${++seed}`);
-  const newTxid = () => createHash('sha256').update(`notice-lines-tx-${++seed}`).digest('hex');
-
   async function server(opts: { threshold?: bigint; channel?: boolean } = {}) {
     const n = BigInt(++guilds);
     const guildId = String(700000000000000000n + n);
     const channelId = String(710000000000000000n + n);
     if (opts.channel !== false) {
-      await database.db.insert(guildSettings).values({ guildId, channelId, thresholdSats: opts.threshold ?? 0n, updatedAt: new Date(clock) });
+      await database.db.insert(guildSettings).values({ guildId, channelId, thresholdSats: opts.threshold ?? 0n, updatedAt: new Date(now()) });
     }
     return { guildId, channelId };
   }
 
-  function tx(net: bigint, opts: { blockHeight?: number | null; fee?: bigint; txid?: string } = {}): ChainTx {
-    return {
-      txid: opts.txid ?? newTxid(),
-      blockHeight: opts.blockHeight ?? null,
-      time: new Date(clock + 1_000 * ++seed),
-      timeIsBlockTime: (opts.blockHeight ?? null) !== null,
-      fee: opts.fee ?? 500n,
-      net,
-    };
-  }
   /** what `t` did to another address: the same transaction, another net */
   const alsoTo = (t: ChainTx, net: bigint): ChainTx => ({ ...t, net });
 
-  function historyOf(address: string, txs: ChainTx[]): AddressHistory {
-    const balance = txs.reduce((sum, t) => sum + t.net, 0n);
-    return { balance: { address, balance, txCount: txs.length, totalReceived: 0n }, txs, complete: true };
-  }
   const store = (address: string, txs: ChainTx[]) => apply(historyOf(address, txs), { at: tick() });
   /** the address's whole history, as the chain has it: a stored transaction it lacks is removed */
   const storeComplete = (address: string, txs: ChainTx[]) => apply(historyOf(address, txs), { at: tick(), scope: 'complete' });
@@ -97,7 +78,7 @@ describe.each(testBackends())('notice lines on %s', (backend) => {
   async function wallet(guild: { guildId: string }, label: string, addressesOfWallet: string[]): Promise<string> {
     const [row] = await database.db
       .insert(wallets)
-      .values({ guildId: guild.guildId, descriptor: descriptorFor(++seed), label, gap: 20, addedBy: USER, createdAt: new Date(clock) })
+      .values({ guildId: guild.guildId, descriptor: descriptorFor(next()), label, gap: 20, addedBy: USER, createdAt: new Date(now()) })
       .returning({ id: wallets.id });
     await database.db.insert(walletAddresses).values(addressesOfWallet.map((address, i) => ({ walletId: row!.id, chain: i % 2, index: i, address })));
     return `wallet:${row!.id}`;
