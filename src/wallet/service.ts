@@ -54,7 +54,7 @@ export type WalletService = ReturnType<typeof createWalletService>;
 
 /** What a push source (src/sync/push.ts) reads and stores. */
 function pushUseCases(ctx: WalletContext) {
-  const { repo, clock, applyHistory } = ctx;
+  const { repo, clock, applyHistory, applyHistories } = ctx;
   return {
     /** What is stored of these txids of the address, for a source to reuse rather than fetch. */
     async knownTxs(address: string, txids: readonly string[]): Promise<Map<string, KnownTx>> {
@@ -68,6 +68,21 @@ function pushUseCases(ctx: WalletContext) {
       const applied = await applyHistory(history, { at: clock(), scope: 'complete', tipHeight });
       if (applied.consistent) await repo.setElectrumStatus(history.balance.address, status);
       return applied.changes;
+    },
+    /**
+     * Complete histories of one wallet's addresses that a server pushed together, stored in one
+     * transaction (a payment out with its change back is one notice), then each one's status.
+     */
+    async applyPushedMany(pushed: readonly { history: AddressHistory; status: string | null }[], tipHeight?: number): Promise<AddressChanges[]> {
+      const applied = await applyHistories(
+        pushed.map(({ history }) => ({ history, scope: 'complete' as const, tipHeight })),
+        { at: clock() },
+      );
+      for (const [i, result] of applied.entries()) {
+        const { history, status } = pushed[i]!;
+        if (result.consistent) await repo.setElectrumStatus(history.balance.address, status);
+      }
+      return applied.map((a) => a.changes);
     },
   };
 }

@@ -253,6 +253,40 @@ describe.each(testBackends())('whole wallets on %s', (backend) => {
     });
   });
 
+  describe('the sync', () => {
+    it("stores a wallet's moved addresses together, and a single watch's on its own", async () => {
+      chain.fund(receive(0), 100_000n);
+      chain.mine();
+      await track({ label: 'savings', gap: 2 });
+      const single = outsider();
+      await wallet.track({ guildId: guild, userId: USER, address: single });
+      const together: string[][] = [];
+      const alone: string[] = [];
+      const watching: WalletService = {
+        ...wallet,
+        refreshMany: (list, ...rest) => (together.push([...list]), wallet.refreshMany(list, ...rest)),
+        refresh: (address, ...rest) => (alone.push(address), wallet.refresh(address, ...rest)),
+      };
+      const sync = createSync({ wallet: watching, provider: createBlockchainInfoProvider({ baseUrl: api.url, logger }), logger, clock: () => now });
+
+      // A payment out of receive 0 with change back to change 0, and a payment to the single address.
+      chain.addTx({ inputs: [{ address: receive(0), value: 100_000n }], outputs: [{ address: outsider(), value: 60_000n }, { address: change(0), value: 39_000n }] });
+      chain.fund(single, 500n);
+      const report = await sync();
+
+      expect(together.map((g) => [...g].sort())).toEqual([[receive(0), change(0)].sort()]);
+      expect(alone).toEqual([single]);
+      expect(report).toMatchObject({ refreshed: 3, failed: 0, added: 3 });
+      expect(await wallet.balance({ guildId: guild, address: 'savings' })).toMatchObject({ balance: 39_000n, txCount: 2 });
+      // Once confirmed, an idle pass asks the balances only: one call for the wallet's addresses and the single one.
+      chain.mine();
+      await sync();
+      const calls = api.requests.length;
+      await sync();
+      expect(api.requests.slice(calls).map((r) => r.path)).toEqual(['/balance']);
+    });
+  });
+
   describe('untrack', () => {
     it('removes the wallet and the addresses only it had, keeping those another watch or wallet needs', async () => {
       chain.fund(receive(0), 100_000n);

@@ -1,13 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { count } from 'drizzle-orm';
+import { count, inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { wallets } from '../../src/db/schema.js';
+import { addresses, wallets } from '../../src/db/schema.js';
 import { type BlockchainInfoFake, startBlockchainInfoFake } from '../fakes/chain/index.js';
 import type { FakeGuild, FakeMessage } from '../fakes/discord.js';
 import { testAddress } from '../support/addresses.js';
-import { type Harness, outboxSettled, privateError, startHarness, visibleText } from '../support/harness.js';
+import { finalReply, type Harness, outboxSettled, privateError, startHarness, visibleText } from '../support/harness.js';
 import { type ShellProcess, spawnShell } from '../support/process.js';
 import { type } from '../support/shell-typing.js';
 import { BIP32_V1_M0H, BIP32_V2_M0, BIP84, BIP86, p2pkhAt, p2trAt, sortedMultiAt } from '../support/wallet-keys.js';
@@ -60,7 +60,10 @@ describe('whole wallets end to end', () => {
   describe('a zpub wallet with receive and change activity (BIP-84)', () => {
     it('tracks it privately with the balance, transactions and used addresses of both chains', async () => {
       const before = walletHistory(h.chain, 'discord');
-      const reply = await track(A, { address: BIP84.zpub, label: 'savings', gap: GAP });
+      const interaction = h.run('track', { address: BIP84.zpub, label: 'savings', gap: GAP }, { guildId: A.guildId });
+      // "thinking…" is private already: the key reveals every address of the wallet.
+      expect((await interaction.reply()).flags & EPHEMERAL).toBe(EPHEMERAL);
+      const reply = await finalReply(interaction);
       const text = visibleText(reply);
       expect(reply.flags & EPHEMERAL).toBe(EPHEMERAL);
       expect(text).toContain('Now tracking a wallet');
@@ -69,6 +72,9 @@ describe('whole wallets end to end', () => {
       expect(text).toContain(`Transactions: ${before.txCount}`);
       expect(text).toContain(`Addresses: ${before.scanned} scanned, ${before.used} used · gap ${GAP}`);
       expect(text).not.toContain(BIP84.zpub);
+      for (const message of h.discord.channelMessages(A.channelId)) {
+        if (!(message.flags & EPHEMERAL)) expect(visibleText(message)).not.toContain('zpub6rFR');
+      }
     });
 
     it('shows the wallet’s balance and its transactions with the wallet’s net by its label', async () => {
@@ -116,6 +122,8 @@ describe('whole wallets end to end', () => {
       expect(posted[0]).toContain('Outgoing -0.00101000 BTC');
       expect(posted[0]).toContain('Fee: 0.00001000 BTC');
       expect(posted[0]).toContain('New balance: 0.00898000 BTC');
+      // Posted once with the whole net, never first with half of it and then edited.
+      expect(notices(A).slice(before)[0]!.history).toHaveLength(0);
       h.chain.mine();
     });
 
@@ -127,6 +135,7 @@ describe('whole wallets end to end', () => {
       expect(posted[0]).toContain('Internal transfer -0.00000500 BTC');
       expect(posted[0]).toMatch(/internal transfer, fee only/);
       expect(posted[0]).toContain('New balance: 0.00897500 BTC');
+      expect(notices(A).slice(before)[0]!.history).toHaveLength(0);
       h.chain.mine();
     });
 
@@ -175,6 +184,17 @@ describe('whole wallets end to end', () => {
     expect(posted).toHaveLength(1);
     expect(posted[0]).toContain('**taproot** (wallet): +0.00020000 BTC');
     expect(posted[0]).toMatch(/\*\*tr-first\*\* — \[`bc1p5c[^`]*`\]\([^)]+\): \+0\.00020000 BTC/);
+  });
+
+  it('untracks a wallet by its label, keeping its address that another watch has and no other', async () => {
+    const removed = visibleText(await h.reply('untrack', { address: 'taproot' }, { guildId: A.guildId }));
+    expect(removed).toContain('**taproot** — wallet `tr(xpub6BgB…eUsQ)` was removed');
+    const list = visibleText(await h.reply('addresses', {}, { guildId: A.guildId }));
+    expect(list).not.toContain('taproot');
+    expect(list).toContain('tr-first');
+    const others = [p2trAt(BIP86.xpub, 0, 1), p2trAt(BIP86.xpub, 1, 0)];
+    const stored = await h.bot.database.db.select({ address: addresses.address }).from(addresses).where(inArray(addresses.address, [BIP86.receive, ...others]));
+    expect(stored.map((r) => r.address)).toEqual([BIP86.receive]);
   });
 
   it('posts one notice in each server that tracks the same wallet', async () => {
