@@ -29,7 +29,11 @@ export interface Token {
   value: string;
 }
 
-/** Split on spaces outside quotes; `"…"` or `'…'` hold spaces, `\` escapes the next character. */
+/**
+ * Split on spaces outside quotes; `"…"` or `'…'` hold spaces, `\` escapes the next character. A
+ * quote opens only where a value starts, so that a descriptor's hardened steps (`84'/0'/0'`) need
+ * no quoting.
+ */
 export function tokenize(line: string): Token[] {
   const tokens: Token[] = [];
   let value = '';
@@ -52,7 +56,7 @@ export function tokenize(line: string): Token[] {
     } else if (quote) {
       if (char === quote) quote = null;
       else value += char;
-    } else if (char === '"' || char === "'") {
+    } else if ((char === '"' || char === "'") && value === '') {
       quote = char;
       started = quoted = true;
     } else if (/\s/.test(char)) {

@@ -38,6 +38,20 @@ function walletReads(db: Database) {
       return db.query.wallets.findFirst({ where: and(eq(wallets.guildId, guildId), eq(wallets.descriptor, descriptor)) });
     },
 
+    /**
+     * The server's wallet whose first receive address is this one: the same wallet, however it was
+     * written (a bare zpub, or a descriptor with the key's origin).
+     */
+    async findWalletByFirstAddress(guildId: string, address: string): Promise<WalletRow | undefined> {
+      const [row] = await db
+        .select({ wallet: wallets })
+        .from(walletAddresses)
+        .innerJoin(wallets, eq(wallets.id, walletAddresses.walletId))
+        .where(and(eq(wallets.guildId, guildId), eq(walletAddresses.chain, 0), eq(walletAddresses.index, 0), eq(walletAddresses.address, address)))
+        .limit(1);
+      return row?.wallet;
+    },
+
     /** A server's wallets, oldest first. */
     listWallets(guildId: string): Promise<WalletRow[]> {
       return db.select().from(wallets).where(eq(wallets.guildId, guildId)).orderBy(asc(wallets.createdAt), asc(wallets.id));

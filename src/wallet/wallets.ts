@@ -54,7 +54,8 @@ export async function trackWallet(ctx: WalletContext, input: WalletTrackInput): 
   const wallet = parseWallet(checkText(input.address, 'The wallet'), ctx.network);
   const gap = checkGap(input.gap);
   const given = normaliseLabel(input.label);
-  const existing = await ctx.repo.findWalletByDescriptor(input.guildId, wallet.descriptor);
+  const existing =
+    (await ctx.repo.findWalletByDescriptor(input.guildId, wallet.descriptor)) ?? (await ctx.repo.findWalletByFirstAddress(input.guildId, wallet.derive(0, 0)));
   if (existing) throw createWalletAlreadyTrackedError(existing.label);
   if (given) await checkLabel(ctx, input.guildId, given);
   const label = given ?? (await defaultWalletLabel(ctx, input.guildId));

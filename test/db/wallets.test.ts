@@ -157,6 +157,9 @@ describe.each(testBackends())('whole wallets on %s', (backend) => {
       const err = await rejection(track({ gap: 2, label: 'again' }));
       expect(err.code).toBe('already_tracked');
       expect(err.message).toContain('wallet 1');
+      // Written as a descriptor with the key's origin, it is still the same wallet.
+      const withOrigin = `wpkh([73c5da0a/84'/0'/0']${ZPUB}/<0;1>/*)`;
+      expect((await rejection(track({ address: withOrigin, gap: 2 }))).code).toBe('already_tracked');
       // Another server may track the same wallet.
       expect((await track({ gap: 2, guildId: other })).label).toBe('wallet 1');
     });
