@@ -8,6 +8,7 @@ import { type BlockchainInfoFake, startBlockchainInfoFake } from '../fakes/chain
 import type { FakeGuild, FakeMessage } from '../fakes/discord.js';
 import { testAddress } from '../support/addresses.js';
 import { finalReply, type Harness, outboxSettled, privateError, startHarness, visibleText } from '../support/harness.js';
+import { createCapturingLogger } from '../support/logs.js';
 import { type ShellProcess, spawnShell } from '../support/process.js';
 import { type } from '../support/shell-typing.js';
 import { BIP32_V1_M0H, BIP32_V2_M0, BIP84, BIP86, p2pkhAt, p2trAt, sortedMultiAt } from '../support/wallet-keys.js';
@@ -37,11 +38,12 @@ const noticeText = (m: FakeMessage) => [visibleText(m), ...m.embeds.flatMap((e) 
 describe('whole wallets end to end', () => {
   let h: Harness;
   let seed = 0;
+  const logs = createCapturingLogger('info');
   const stranger = () => testAddress(`wallets-e2e-${++seed}`);
 
   beforeAll(async () => {
     // Global commands (no DISCORD_GUILD_ID), so that both servers have them.
-    h = await startHarness({ discord: { guilds }, env: { DISCORD_GUILD_ID: '' } });
+    h = await startHarness({ discord: { guilds }, env: { DISCORD_GUILD_ID: '' }, logger: logs.logger });
     for (const target of [A, B]) await h.reply('config', { channel: target.channelId }, { subcommand: 'channel', guildId: target.guildId });
   });
   afterAll(async () => {
@@ -208,6 +210,12 @@ describe('whole wallets end to end', () => {
     expect(notices(B).slice(before.b).map(noticeText)[0]).toContain('Incoming +0.00030000 BTC');
   });
 
+  it('never logs a key whole', () => {
+    const logged = JSON.stringify(logs.lines);
+    expect(logged).toContain('zpub6rFR…tZYs');
+    for (const key of [BIP84.zpub, BIP86.xpub, BIP32_V1_M0H.xpub, BIP32_V2_M0.xpub]) expect(logged).not.toContain(key.slice(4, 30));
+  });
+
   describe('refusals', () => {
     const walletRows = async () => (await h.bot.database.db.select({ n: count() }).from(wallets))[0]!.n;
 
@@ -219,6 +227,7 @@ describe('whole wallets end to end', () => {
       expect(refused).not.toContain(BIP84.zprv.slice(4, 24));
       expect(await walletRows()).toBe(rows);
       expect(h.api.requests.length).toBe(requests);
+      expect(JSON.stringify(logs.lines)).not.toContain(BIP84.zprv.slice(4, 24));
     });
 
     it('refuses a descriptor whose checksum is wrong, and stores nothing', async () => {
