@@ -67,6 +67,8 @@ interface Measured {
   trackRoutes: string;
   trackMs: number;
   idleHttpCalls: number[];
+  /** the last idle cycle's HTTP calls by route */
+  idleRoutes?: string;
   idleElectrumRequests?: number[];
   subscribed?: number;
 }
@@ -126,6 +128,7 @@ async function measure(
       const report = await sync();
       if (report.refreshed !== 0) throw new Error(`an idle cycle refreshed ${report.refreshed} addresses: something moved`);
       result.idleHttpCalls.push(http.requests.length);
+      result.idleRoutes = byRoute(http.requests.map((r) => r.path)) || 'none';
       if (electrum) result.idleElectrumRequests!.push(electrum.requests.length - electrumBefore);
     }
     return result;
@@ -166,7 +169,7 @@ async function main() {
       ['Blockchain.com + Electrum push', 'blockchain-info', fakes.blockchainInfo, electrum],
     ] as const) {
       const r = await measure(side, kind, http, options, push);
-      log(`${side}: watched ${r.watched} (${r.used} used); /track ${r.trackCalls} calls (${r.trackRoutes}) in ${Math.round(r.trackMs)} ms; idle cycles ${r.idleHttpCalls.join(', ')} HTTP calls${r.idleElectrumRequests ? `, ${r.idleElectrumRequests.join(', ')} Electrum requests, ${r.subscribed} subscribed` : ''}`);
+      log(`${side}: watched ${r.watched} (${r.used} used); /track ${r.trackCalls} calls (${r.trackRoutes}) in ${Math.round(r.trackMs)} ms; idle cycles ${r.idleHttpCalls.join(', ')} HTTP calls (last: ${r.idleRoutes})${r.idleElectrumRequests ? `, ${r.idleElectrumRequests.join(', ')} Electrum requests, ${r.subscribed} subscribed` : ''}`);
       results.push(r);
     }
     const out = [

@@ -31,7 +31,6 @@ interface Target {
   channelId: string;
 }
 
-const btc = (sats: bigint) => `${sats < 0n ? '-' : ''}${(Number(sats < 0n ? -sats : sats) / 1e8).toFixed(8)} BTC`;
 /** Everything a notice shows, its fields as "name: value". */
 const noticeText = (m: FakeMessage) => [visibleText(m), ...m.embeds.flatMap((e) => (e.fields ?? []).map((f) => `${f.name}: ${f.value}`))].join('\n');
 
@@ -70,7 +69,8 @@ describe('whole wallets end to end', () => {
       expect(reply.flags & EPHEMERAL).toBe(EPHEMERAL);
       expect(text).toContain('Now tracking a wallet');
       expect(text).toContain('**savings** — wallet `zpub6rFR…tZYs`');
-      expect(text).toContain(`Balance: **${btc(before.balance)}**`);
+      expect(before.balance).toBe(949_000n);
+      expect(text).toContain('Balance: **0.00949000 BTC**');
       expect(text).toContain(`Transactions: ${before.txCount}`);
       expect(text).toContain(`Addresses: ${before.scanned} scanned, ${before.used} used · gap ${GAP}`);
       expect(text).not.toContain(BIP84.zpub);
@@ -81,7 +81,7 @@ describe('whole wallets end to end', () => {
 
     it('shows the wallet’s balance and its transactions with the wallet’s net by its label', async () => {
       const balance = visibleText(await h.reply('balance', { address: 'savings' }, { guildId: A.guildId }));
-      expect(balance).toContain(btc(949_000n));
+      expect(balance).toContain('0.00949000 BTC');
       expect(balance).toContain('3 transactions · 3 of 13 addresses used');
 
       const txns = visibleText(await h.reply('txns', { address: 'savings' }, { guildId: A.guildId }));
@@ -95,7 +95,7 @@ describe('whole wallets end to end', () => {
     it('lists the wallet as one row in /addresses, with its used count', async () => {
       const list = visibleText(await h.reply('addresses', {}, { guildId: A.guildId }));
       expect(list).toContain('**savings** — wallet `zpub6rFR…tZYs`');
-      expect(list).toContain(`${btc(949_000n)} · 3 of 13 addresses used`);
+      expect(list).toContain('0.00949000 BTC · 3 of 13 addresses used');
       expect(list).not.toContain(receive(1).slice(0, 12));
     });
 
