@@ -149,6 +149,19 @@ describe.each(testBackends())('whole wallets on %s', (backend) => {
       expect(await wallet.suggest({ guildId: guild, fragment: 'sav' })).toEqual([{ kind: 'wallet', label: 'savings', short: 'zpub6rFR…tZYs' }]);
     });
 
+    it('refreshes a wallet with fresh:true in one balance call, fetching only the histories of moved addresses', async () => {
+      await track({ label: 'savings', gap: 3 });
+      chain.fund(change(1), 4_000n);
+      const calls = api.requests.length;
+      const view = await wallet.balance({ guildId: guild, address: 'savings', fresh: true });
+      expect(view).toMatchObject({ kind: 'wallet', balance: 4_000n, txCount: 1, source: 'live' });
+      expect(api.requests.slice(calls).map((r) => r.path)).toEqual(['/balance', `/rawaddr/${change(1)}`]);
+      // The window of the change chain moved on with it: 0..4.
+      expect((await watchedOf('savings')).filter((r) => r.chain === 1)).toHaveLength(5);
+      const txns = await wallet.txns({ guildId: guild, address: 'savings' });
+      expect(txns).toMatchObject({ kind: 'wallet', total: 1, source: 'stored' });
+    });
+
     it('gives a wallet without a label the first free "wallet N", and refuses the same wallet twice in a server', async () => {
       const first = await track({ gap: 2 });
       expect(first.label).toBe('wallet 1');
