@@ -176,12 +176,35 @@ export const notices = pgTable(
 /** 'removed': the tx was stored from a wrong answer; the chain does not have it for this address */
 export type NoticeStatus = 'unconfirmed' | 'confirmed' | 'replaced' | 'dropped' | 'removed';
 
+/** What a transaction did to one of a server's watches: a notice has one line per watch it touched. */
+export interface NoticeLine {
+  /** one line per watch: 'address:<address>' or 'wallet:<wallet id>' */
+  key: string;
+  kind: 'address' | 'wallet';
+  /** a wallet always has one: it is how notices name it (never by its descriptor) */
+  label: string | null;
+  /** for kind 'address' */
+  address?: string;
+  /** satoshis as decimal text; for a wallet, the sum over its addresses */
+  net: string;
+  balanceAfter: string;
+  /** a wallet transaction that only moved coins between the wallet's own addresses (net = -fee) */
+  internal?: boolean;
+}
+
+/**
+ * The fields before `lines` are those of the first line, so that notices stored by older
+ * versions (which have no `lines`) read the same. A notice whose only line is an address line
+ * stores no `lines`: its fields say it all (see src/sync/notice-lines.ts, which reads both).
+ */
 export interface NoticePayload {
   label: string | null;
   address: string;
   /** satoshis as decimal text: JSON has no bigint */
   net: string;
   balanceAfter: string;
+  /** every watch of the server the transaction touched (bursts: every watch holding the address) */
+  lines?: NoticeLine[];
   fee?: string;
   status?: NoticeStatus;
   blockHeight?: number | null;

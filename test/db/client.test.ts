@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sql } from 'drizzle-orm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase, redactUrl } from '../../src/db/client.js';
 import { addresses } from '../../src/db/schema.js';
@@ -75,6 +76,22 @@ describe('embedded database (PGlite on disk)', () => {
     expect(existsSync(`${dir}.lock`)).toBe(false);
     // Three processes started and killed in turn: seconds alone, far more beside a full parallel run.
   }, 90_000);
+
+  it('gives the planner statistics at open: PGlite runs no autovacuum to gather them', async () => {
+    const dir = join(tempDir(), 'data');
+    const first = await openDatabase(`file:${dir}`);
+    await first.db.insert(addresses).values(
+      Array.from({ length: 300 }, (_, i) => ({ address: `stats-${i}`, balance: 0n, txCount: 0, balanceUpdatedAt: new Date() })),
+    );
+    await first.close();
+    const again = await openDatabase(`file:${dir}`);
+    try {
+      const { rows } = (await again.db.execute(sql`select reltuples from pg_class where relname = 'addresses'`)) as unknown as { rows: { reltuples: number }[] };
+      expect(Number(rows[0]!.reltuples)).toBe(300);
+    } finally {
+      await again.close();
+    }
+  });
 
   it('opens a directory holding a stale postmaster.pid', async () => {
     const dir = join(tempDir(), 'db');

@@ -1,13 +1,12 @@
-import { createHash } from 'node:crypto';
 import { asc, eq, inArray } from 'drizzle-orm';
 import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { AddressHistory, ChainTx } from '../../src/chain/provider.js';
+import type { ChainTx } from '../../src/chain/provider.js';
 import { addresses, guildSettings, notices } from '../../src/db/schema.js';
 import { BURST_SIZE, noticeNonce } from '../../src/sync/notice-writer.js';
 import { type ApplyHistory, createApplyHistory } from '../../src/wallet/apply-history.js';
 import type { NewWatch } from '../../src/wallet/history-rows.js';
-import { testAddress } from '../support/addresses.js';
+import { historyFixtures, historyOf } from '../support/histories.js';
 import { createTestDatabase, testBackends } from '../support/database.js';
 
 describe.each(testBackends())('notice writer on %s', (backend) => {
@@ -15,9 +14,7 @@ describe.each(testBackends())('notice writer on %s', (backend) => {
   let apply: ApplyHistory;
   // One database for the file: each test works in servers, addresses and transactions of its own.
   let guilds = 0;
-  let seed = 0;
-  let clock = Date.parse('2026-11-24T12:00:00Z');
-  const tick = () => new Date((clock += 60_000));
+  const { now, tick, fresh, newTxid, tx } = historyFixtures('notices', { start: '2026-11-24T12:00:00Z', fee: 141n });
   const HEIGHT = 870_000;
 
   beforeAll(async () => {
@@ -30,9 +27,6 @@ describe.each(testBackends())('notice writer on %s', (backend) => {
     apply = createApplyHistory({ db: database.db, logger: pino({ level: 'silent' }) });
   });
 
-  const fresh = () => testAddress(`notices-${++seed}`);
-  const newTxid = () => createHash('sha256').update(`notices-tx-${++seed}`).digest('hex');
-
   /** A server; with `channelId` undefined it never ran /config, with null it has settings but no channel. */
   async function server(opts: { channel?: boolean | null; threshold?: bigint } = {}) {
     const n = BigInt(++guilds);
@@ -41,33 +35,13 @@ describe.each(testBackends())('notice writer on %s', (backend) => {
     if (opts.channel !== false) {
       await database.db
         .insert(guildSettings)
-        .values({ guildId, channelId, thresholdSats: opts.threshold ?? 0n, updatedAt: new Date(clock) });
+        .values({ guildId, channelId, thresholdSats: opts.threshold ?? 0n, updatedAt: new Date(now()) });
     }
     return { guildId, channelId };
   }
 
-  function tx(net: bigint, opts: { blockHeight?: number | null; fee?: bigint; txid?: string } = {}): ChainTx {
-    return {
-      txid: opts.txid ?? newTxid(),
-      blockHeight: opts.blockHeight ?? null,
-      time: new Date(clock + 1_000 * ++seed),
-      timeIsBlockTime: (opts.blockHeight ?? null) !== null,
-      fee: opts.fee ?? 141n,
-      net,
-    };
-  }
   /** the same transaction, now in a block */
-  const mined = (t: ChainTx, blockHeight = HEIGHT + 1): ChainTx => ({ ...t, blockHeight, time: new Date(clock + 7_000) });
-
-  /** What a provider says of an address whose transactions (newest first) are `txs`. */
-  function historyOf(address: string, txs: ChainTx[]): AddressHistory {
-    const balance = txs.reduce((sum, t) => sum + t.net, 0n);
-    return {
-      balance: { address, balance, txCount: txs.length, totalReceived: txs.reduce((s, t) => s + (t.net > 0n ? t.net : 0n), 0n) },
-      txs,
-      complete: true,
-    };
-  }
+  const mined = (t: ChainTx, blockHeight = HEIGHT + 1): ChainTx => ({ ...t, blockHeight, time: new Date(now() + 7_000) });
 
   /** A sync (or a /track, with `watch`) applying `txs` as the address's history: the notices are part of it. */
   const store = (address: string, txs: ChainTx[], watch?: NewWatch) => apply(historyOf(address, txs), { at: tick(), watch });
@@ -118,7 +92,7 @@ describe.each(testBackends())('notice writer on %s', (backend) => {
     await track(noChannel, address, [old], 'theirs');
 
     const incoming = tx(25_000n, { fee: 210n });
-    const at = new Date(clock + 60_000);
+    const at = new Date(now() + 60_000);
     await store(address, [incoming, old]);
 
     const rows = await noticesOf({ address });
@@ -215,7 +189,7 @@ describe.each(testBackends())('notice writer on %s', (backend) => {
 
     // Six small ones, two of them worth a notice to the picky server.
     const burst = [tx(1_000n), tx(-2_000n), tx(3_000n), tx(12_000n), tx(-15_000n, { blockHeight: HEIGHT }), tx(500n, { blockHeight: HEIGHT })];
-    const at = new Date(clock + 60_000);
+    const at = new Date(now() + 60_000);
     await store(address, [...burst, old]);
 
     const rows = await noticesOf({ address });

@@ -3,7 +3,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { deriveRange, parseWallet } from '../../src/chain/descriptor/index.js';
 import { createBlockchainInfoProvider } from '../../src/chain/providers/blockchain-info.js';
-import { addresses, walletAddresses, wallets } from '../../src/db/schema.js';
+import { addresses, guildSettings, notices, walletAddresses, wallets } from '../../src/db/schema.js';
 import { UserError } from '../../src/errors.js';
 import { createSync } from '../../src/sync/sync.js';
 import { createNoticeSignal } from '../../src/sync/notice-signal.js';
@@ -285,14 +285,20 @@ describe.each(testBackends())('whole wallets on %s', (backend) => {
       };
       const sync = createSync({ wallet: watching, provider: createBlockchainInfoProvider({ baseUrl: api.url, logger }), logger, clock: () => now });
 
+      await database.db.insert(guildSettings).values({ guildId: guild, channelId: 'c1', updatedAt: now });
       // A payment out of receive 0 with change back to change 0, and a payment to the single address.
-      chain.addTx({ inputs: [{ address: receive(0), value: 100_000n }], outputs: [{ address: outsider(), value: 60_000n }, { address: change(0), value: 39_000n }] });
+      const payment = chain.addTx({ inputs: [{ address: receive(0), value: 100_000n }], outputs: [{ address: outsider(), value: 60_000n }, { address: change(0), value: 39_000n }] });
       chain.fund(single, 500n);
       const report = await sync();
 
       expect(together.map((g) => [...g].sort())).toEqual([[receive(0), change(0)].sort()]);
       expect(alone).toEqual([single]);
       expect(report).toMatchObject({ refreshed: 3, failed: 0, added: 3 });
+      // One notice of the payment, with the wallet's net: −(amount + fee), not half of it.
+      const written = await database.db.select().from(notices).where(and(eq(notices.guildId, guild), eq(notices.txid, payment.txid)));
+      expect(written.map((n) => n.payload.lines?.map((l) => [l.kind, l.label, l.net]))).toEqual([[['wallet', 'savings', '-61000']]]);
+      // Written once, in the transaction that stored both: never first posted with half the net, then edited.
+      expect(written.map((n) => n.version)).toEqual([1]);
       expect(await wallet.balance({ guildId: guild, address: 'savings' })).toMatchObject({ balance: 39_000n, txCount: 2 });
       // Once confirmed, an idle pass asks the balances only: one call for the wallet's addresses and the single one.
       chain.mine();

@@ -5,11 +5,11 @@
  * @scure/btc-signer; this module reads the text, checks it and says what is wrong with it.
  */
 import type { HDKey } from '@scure/bip32';
-import { NETWORK, p2pkh, p2ms, p2sh, p2tr, p2wpkh, p2wsh, TEST_NETWORK, utils } from '@scure/btc-signer';
+import { NETWORK, p2pkh, p2sh, p2tr, p2wpkh, p2wsh, Script, TEST_NETWORK, utils } from '@scure/btc-signer';
 import type { Network } from '../address.js';
 import { UserError, value, words, type Said } from '../../errors.js';
 import { descriptorChecksum, firstInvalidCharacter, isValidChecksum } from './checksum.js';
-import { decodeExtendedKey, ExtendedKeyProblem, encodeExtendedKey, familyLabel, familyOf, findPrivateKey, type SlipScript } from './keys.js';
+import { decodeExtendedKey, ExtendedKeyProblem, encodeExtendedKey, familyLabel, familyOf, findPrivateKey, WIF, type SlipScript } from './keys.js';
 import { DescriptorProblem, formatScript, parseScript, shortKey, type KeyExpression, type ScriptExpression } from './parse.js';
 
 export type ScriptKind = 'p2pkh' | 'p2sh-p2wpkh' | 'p2wpkh' | 'p2tr' | 'p2wsh' | 'p2sh-p2wsh';
@@ -38,12 +38,11 @@ export const MAX_DERIVATION_INDEX = 0x7fffffff;
 
 const EXTENDED_KEY_START = /^[xyztuvXYZUV](?:pub|prv)/;
 const DESCRIPTOR_START = /^(?:[A-Za-z_]+\(|\[)/;
-const WIF_SHAPE = /^(?:[59][1-9A-HJ-NP-Za-km-z]{50}|[KLc][1-9A-HJ-NP-Za-km-z]{51})$/;
 
 /** Cheap shape test, no crypto: does this text look like a key or descriptor rather than an address? */
 export function looksLikeWallet(text: string): boolean {
   const trimmed = text.trim();
-  return EXTENDED_KEY_START.test(trimmed) || DESCRIPTOR_START.test(trimmed) || WIF_SHAPE.test(trimmed);
+  return EXTENDED_KEY_START.test(trimmed) || DESCRIPTOR_START.test(trimmed) || WIF.test(trimmed);
 }
 
 /** Parses and checks what a member pasted; throws a UserError saying what is wrong. */
@@ -83,10 +82,12 @@ function build(input: string, network: Network): WalletDescriptor {
   if (text.length > MAX_WALLET_INPUT_LENGTH) throw walletError([`it is longer than ${MAX_WALLET_INPUT_LENGTH.toLocaleString('en-US')} characters`]);
 
   const hash = text.indexOf('#');
-  const body = hash === -1 ? text : text.slice(0, hash);
   const givenChecksum = hash === -1 ? null : text.slice(hash + 1);
+  // A checksum covers the text exactly as written, spaces included; without one, the spaces and
+  // line breaks a paste brings mean nothing and go.
+  const body = hash === -1 ? text.replace(/\s+/g, '') : text.slice(0, hash);
   const invalid = firstInvalidCharacter(body);
-  if (invalid !== null) throw walletError(words`it contains ${value(invalid)}, which no descriptor uses`);
+  if (invalid !== null) throw walletError(words`it contains ${value(visible(invalid))}, which no descriptor uses`);
   if (givenChecksum !== null && !isValidChecksum(body, givenChecksum)) {
     throw walletError(
       givenChecksum.length === 8
@@ -105,7 +106,7 @@ function build(input: string, network: Network): WalletDescriptor {
   const family = familyOf(network);
   for (const key of keysOf(script)) {
     if (key.key.family !== family) {
-      throw walletError(words`a ${value(key.key.prefix)} key is for ${familyLabel(key.key.family)}, and satbell is on ${network}`);
+      throw walletError(words`${value(key.key.prefix)} keys are for ${familyLabel(key.key.family)}, and satbell is on ${network}`);
     }
   }
 
@@ -124,9 +125,16 @@ function build(input: string, network: Network): WalletDescriptor {
   };
 }
 
+/** A character as the user can see it: itself, or its code point when it is invisible. */
+const visible = (char: string) => (/^[\p{L}\p{N}\p{P}\p{S}]$/u.test(char) ? char : `U+${char.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`);
+
 /** A bare extended key: its SLIP-132 script type, receive `/0/*` and change `/1/*`. */
 function bareKey(text: string, hadChecksum: boolean): ScriptExpression {
   if (hadChecksum) throw new DescriptorProblem(words`a checksum after ${value('#')} belongs to a descriptor, not to a bare key`);
+  if (text.startsWith('[')) {
+    // SLIP-132 would say an xpub is P2PKH whatever its origin says; rather than guess, ask for the script.
+    throw new DescriptorProblem(words`a key with its origin needs its script around it, as in ${value("wpkh([d34db33f/84'/0'/0']xpub…/<0;1>/*)")}`);
+  }
   let key;
   try {
     key = decodeExtendedKey(text);
@@ -213,7 +221,10 @@ function deriver(script: ScriptExpression, network: Network, chains: number): (c
       case 'wsh':
       case 'sh-wsh': {
         const ordered = script.multi.sorted ? [...pubkeys].sort(utils.compareBytes) : pubkeys;
-        const witness = p2wsh(p2ms(script.multi.threshold, ordered), net);
+        // Written out rather than through p2ms(), which stops at 16 keys where BIP-383 allows 20
+        // (17 to 20 are pushed as one-byte numbers, as Bitcoin Core does).
+        const multisig = Script.encode([script.multi.threshold, ...ordered, ordered.length, 'CHECKMULTISIG']);
+        const witness = p2wsh({ type: 'ms', script: multisig }, net);
         return (script.kind === 'wsh' ? witness : p2sh(witness, net)).address!;
       }
     }

@@ -33,10 +33,13 @@ export const familyOf = (network: Network): KeyFamily => (network === 'mainnet' 
 export const familyLabel = (family: KeyFamily) => (family === 'main' ? 'mainnet' : 'testnet/signet/regtest');
 
 const BASE58_RUN = /[1-9A-HJ-NP-Za-km-z]+/g;
-/** Extended private keys of BIP-32 and SLIP-132, single- and multi-signature variants. */
-const EXTENDED_PRIVATE = /^[xyzYZtuvUV]prv[1-9A-HJ-NP-Za-km-z]{90,}$/;
+/**
+ * Extended private keys of BIP-32 and SLIP-132, single- and multi-signature variants; a whole one
+ * is 111 characters, but a part of one is a leak too.
+ */
+const EXTENDED_PRIVATE = /^[xyzYZtuvUV]prv[1-9A-HJ-NP-Za-km-z]{8,}$/;
 /** WIF: 51 characters from `5` (mainnet) or `9` (test networks), 52 from `K`/`L` or `c` when compressed. */
-const WIF = /^(?:[59][1-9A-HJ-NP-Za-km-z]{50}|[KLc][1-9A-HJ-NP-Za-km-z]{51})$/;
+export const WIF = /^(?:[59][1-9A-HJ-NP-Za-km-z]{50}|[KLc][1-9A-HJ-NP-Za-km-z]{51})$/;
 
 /**
  * The kind of private key in `text` ("an extended private key", "a WIF private key"), or null.

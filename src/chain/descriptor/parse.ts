@@ -149,7 +149,8 @@ function readWsh(reader: Reader): Multi {
   }
   const seen = new Set<string>();
   for (const key of keys) {
-    const text = formatKey(key);
+    // the same key under two origins is still the same key
+    const text = formatKey({ ...key, origin: null });
     if (seen.has(text)) throw problem(words`${value(`${inner}()`)} has the same key twice`);
     seen.add(text);
   }
@@ -233,7 +234,7 @@ function readMultipath(step: string, keyText: string): number[] {
 }
 
 const hardenedRefusal = (keyText: string) =>
-  words`the key ${value(shortKey(keyText))} has a hardened step after it (h or '), which cannot be derived from a public key; give the extended public key at that step instead, or drop the h`;
+  words`the key ${value(shortKey(keyText))} has a hardened step after it (h or '), which cannot be derived from a public key; paste the extended public key your wallet gives for that step instead`;
 
 /** A key shortened so that it identifies without revealing: its first 8 and last 4 characters. */
 export const shortKey = (text: string) => (text.length <= 16 ? text : `${text.slice(0, 8)}…${text.slice(-4)}`);
