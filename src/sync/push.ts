@@ -136,7 +136,11 @@ export function createPushSupervisor(options: PushOptions): PushSupervisor {
 
   /** Read the histories of a wallet's changed addresses, then store them in one transaction. */
   async function readAndApplyBatch(s: Session, scriptHashes: string[]) {
-    const subs = scriptHashes.map((h) => s.subs.get(h)).filter((sub): sub is Sub => sub !== undefined && sub.status !== undefined && sub.status !== sub.stored);
+    const subs = scriptHashes
+      .map((h) => s.subs.get(h))
+      .filter((sub): sub is Sub => sub !== undefined && sub.status !== undefined && sub.status !== sub.stored)
+      // in the order rows are locked (see ApplyHistories)
+      .sort((a, b) => (a.address < b.address ? -1 : 1));
     if (!subs.length) return;
     const reads: Awaited<ReturnType<typeof readElectrumHistory>>[] = [];
     // A few at a time, as single addresses are read: a wallet's first catch-up may have many.

@@ -4,7 +4,7 @@
  * address row, read what was stored, compute the difference (src/wallet/history-diff.ts), write
  * the rows and the notices, add the watch, move on the gap window of any wallet whose address got
  * used (src/wallet/gap-window.ts), check that the rows add up. Several histories (a wallet's moved
- * addresses) go in one transaction, their notices written once all rows are stored. The notices
+ * addresses) go in one transaction, so their notices commit once, as the last of them left them. The notices
  * commit or roll back with the change itself; once committed, the dispatcher is woken.
  */
 import type { Network } from '../chain/address.js';
@@ -68,8 +68,9 @@ export interface ApplyManyOptions {
 }
 
 /**
- * Several histories in one transaction, the notices written once all their rows are stored: a
- * wallet's payment out with its change back is one notice with the wallet's net, never half of it.
+ * Several histories in one transaction: a wallet's payment out with its change back is one notice
+ * with the wallet's net, never half of it. Pass them sorted by address: their rows are locked in
+ * that order, so two applies of overlapping sets take turns rather than deadlock.
  */
 export type ApplyHistories = (items: readonly HistoryToApply[], options: ApplyManyOptions) => Promise<AppliedHistory[]>;
 
@@ -100,7 +101,7 @@ function createRun({ db, logger, noticesWritten, watchesChanged, network = 'main
   return async (items: readonly HistoryToApply[], options: ApplyManyOptions & { watch?: NewWatch }) => {
     // An apply cut off by a lost connection is repeated: one that did commit left nothing for the
     // repeat to change (it compares before it writes), so no notice is written twice.
-    const applied = await retryTransient(() => db.transaction((tx) => applyInTransaction(tx, items, options, load)), {
+    const applied = await retryTransient(() => db.transaction((tx) => applyInTransaction(tx, items, options, { load, logger })), {
       logger,
       what: items.length === 1 ? 'storing a history' : `storing ${items.length} histories`,
       onRetry: options.onDoubt,
@@ -121,21 +122,20 @@ async function applyInTransaction(
   tx: Database,
   items: readonly HistoryToApply[],
   { at, create = false, watch, then }: ApplyManyOptions & { watch?: NewWatch },
-  load: DescriptorCache,
+  { load, logger }: { load: DescriptorCache; logger: Logger },
 ): Promise<{ results: AppliedHistory[]; grown: number }> {
-  // Rows are locked in address order, so that two applies of overlapping sets take turns, never deadlock.
-  const order = [...items].sort((a, b) => (a.history.balance.address < b.history.balance.address ? -1 : 1));
+  // One after another: each one's notices see the rows of those before it, and a later one of the
+  // same transaction edits a notice an earlier one wrote, before anyone can see it.
   const stored = new Map<HistoryToApply, Stored>();
-  for (const item of order) stored.set(item, await storeRows(tx, item, at, create));
-  // Notices in the caller's order, so that a notice's lines follow the order its watches were applied in.
   for (const item of items) {
-    const s = stored.get(item)!;
+    const s = await storeRows(tx, item, at, create);
     if (s.written) await writeNotices(tx, s.changes, at);
+    stored.set(item, s);
   }
   const watchAdded = watch ? await insertWatch(tx, items[0]!.history.balance.address, watch, at) : false;
   await then?.(tx);
   const used = [...stored.values()].filter((s) => s.written && s.item.history.balance.txCount > 0).map((s) => s.changes.address);
-  const grown = await extendGapWindows(tx, used, at, load);
+  const grown = await extendGapWindows(tx, used, at, load, logger);
   const results: AppliedHistory[] = [];
   for (const item of items) {
     const s = stored.get(item)!;
@@ -145,7 +145,7 @@ async function applyInTransaction(
   return { results, grown };
 }
 
-/** Write the address row (which locks it), compare, and write the transaction rows: no notices yet. */
+/** Write the address row (which locks it), compare, and write the transaction rows. */
 async function storeRows(tx: Database, item: HistoryToApply, at: Date, create: boolean): Promise<Stored> {
   const { history, tipHeight } = item;
   const scope = item.scope ?? (history.complete ? 'complete' : 'partial');

@@ -7,6 +7,7 @@ import { and, eq, inArray, max, sql } from 'drizzle-orm';
 import type { Network } from '../chain/address.js';
 import { deriveRange, loadWallet, type WalletDescriptor } from '../chain/descriptor/index.js';
 import type { Database } from '../db/client.js';
+import type { Logger } from '../logger.js';
 import { addresses, walletAddresses, wallets } from '../db/schema.js';
 import { INSERT_CHUNK } from './history-rows.js';
 
@@ -41,7 +42,7 @@ export type DescriptorCache = ReturnType<typeof createDescriptorCache>;
  * no transactions as of `at` (an address some other watch has keeps its own). Returns how many
  * addresses the wallets watch now that they did not.
  */
-export async function extendGapWindows(tx: Database, used: readonly string[], at: Date, load: DescriptorCache): Promise<number> {
+export async function extendGapWindows(tx: Database, used: readonly string[], at: Date, load: DescriptorCache, logger: Logger): Promise<number> {
   if (!used.length) return 0;
   const chains = new Map<string, { walletId: bigint; chain: number; descriptor: string; gap: number }>();
   for (let i = 0; i < used.length; i += INSERT_CHUNK) {
@@ -53,17 +54,24 @@ export async function extendGapWindows(tx: Database, used: readonly string[], at
     for (const row of rows) chains.set(`${row.walletId}:${row.chain}`, row);
   }
   let added = 0;
-  for (const c of chains.values()) added += await extendChain(tx, c, at, load);
+  for (const c of chains.values()) {
+    let wallet: WalletDescriptor;
+    try {
+      wallet = load(c.descriptor);
+    } catch (err) {
+      // A stored descriptor this version cannot read must not stop the payment from being stored:
+      // the window stays where it is. The log names the wallet and the kind of error only: a
+      // parser's message may quote the descriptor.
+      logger.warn({ walletId: String(c.walletId), error: err instanceof Error ? err.name : typeof err }, "cannot read a wallet's stored descriptor; its gap window does not move on");
+      continue;
+    }
+    added += await extendChain(tx, { ...c, wallet }, at);
+  }
   return added;
 }
 
 /** One chain's window, extended until `gap` unused addresses follow its last used one. */
-async function extendChain(
-  tx: Database,
-  { walletId, chain, descriptor, gap }: { walletId: bigint; chain: number; descriptor: string; gap: number },
-  at: Date,
-  load: DescriptorCache,
-): Promise<number> {
+async function extendChain(tx: Database, { walletId, chain, wallet, gap }: { walletId: bigint; chain: number; wallet: WalletDescriptor; gap: number }, at: Date): Promise<number> {
   let added = 0;
   for (;;) {
     const ofChain = and(eq(walletAddresses.walletId, walletId), eq(walletAddresses.chain, chain));
@@ -75,7 +83,7 @@ async function extendChain(
       .where(and(ofChain, sql`${addresses.txCount} > 0`));
     const missing = windowShortfall(used?.top ?? -1, (derived?.top ?? -1) + 1, gap);
     if (!missing) return added;
-    const list = deriveRange(load(descriptor), chain, missing.from, missing.to);
+    const list = deriveRange(wallet, chain, missing.from, missing.to);
     await storeWalletAddresses(tx, walletId, chain, missing.from, list, at);
     added += list.length;
   }

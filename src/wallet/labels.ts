@@ -3,7 +3,7 @@
  * names one of the server's watches or wallets, in any case (labels are unique across both).
  */
 import { isValidAddress, parseAddress } from '../chain/address.js';
-import { createLabelTakenByWalletError, createLabelTakenError, createUnknownAddressOrLabelError, InvalidAddressError, named, UserError, words } from '../errors.js';
+import { createLabelTakenByWalletError, createLabelTakenError, createUnknownAddressOrLabelError, InvalidAddressError, UserError } from '../errors.js';
 import type { WalletContext } from './context.js';
 import type { WalletRow } from './wallet-repository.js';
 import { checkLabelText, checkText } from './input.js';
@@ -32,13 +32,6 @@ export async function resolveWatch({ repo, network }: WalletContext, guildId: st
   const wallet = label ? await repo.findWalletByLabel(guildId, label) : undefined;
   if (wallet) return { kind: 'wallet', wallet };
   throw createUnknownAddressOrLabelError(input, looksLikeAddress(label) ? problem : null);
-}
-
-/** Like resolveWatch, for what only a single address can be: a wallet's label is refused, saying so. */
-export async function resolveAddress(ctx: WalletContext, guildId: string, input: string): Promise<string> {
-  const found = await resolveWatch(ctx, guildId, input);
-  if (found.kind === 'address') return found.address;
-  throw new UserError('invalid_input', words`${named(found.wallet.label)} is a wallet, not a single address.`);
 }
 
 /** Who holds a label: a single watch (by its address) or a wallet (by its id). */

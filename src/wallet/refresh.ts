@@ -55,8 +55,9 @@ export type RefreshMany = (addresses: readonly string[], request?: RequestOption
  * refreshAddress does, on its own: a repair restores old transactions and announces nothing.
  */
 export function createRefreshMany(ctx: WalletContext): RefreshMany {
-  return async (list, request = {}, { tipHeight } = {}) => {
+  return async (given, request = {}, { tipHeight } = {}) => {
     const { repo, provider, logger } = ctx;
+    const list = byAddress(given);
     const histories = [];
     for (const address of list) {
       const knownTxids = await repo.confirmedTxids(address);
@@ -82,3 +83,6 @@ export function createRefreshMany(ctx: WalletContext): RefreshMany {
     return changes;
   };
 }
+
+/** Addresses in the order their rows are locked in (see ApplyHistories). */
+const byAddress = (list: readonly string[]): string[] => [...list].sort();

@@ -35,8 +35,9 @@ function watchReads(db: Database) {
       });
     },
 
-    listWatches(guildId: string, { limit, offset = 0 }: { limit?: number; offset?: number } = {}) {
-      const query = db
+    /** A server's single watches, oldest first (src/wallet/reads.ts pages them with its wallets). */
+    listWatches(guildId: string) {
+      return db
         .select({
           address: watches.address,
           label: watches.label,
@@ -49,19 +50,7 @@ function watchReads(db: Database) {
         .from(watches)
         .innerJoin(addresses, eq(addresses.address, watches.address))
         .where(eq(watches.guildId, guildId))
-        .orderBy(asc(watches.createdAt), asc(watches.address))
-        .offset(offset);
-      return limit === undefined ? query : query.limit(limit);
-    },
-
-    /** How many addresses a server watches, and their stored balances added up. */
-    async watchTotals(guildId: string): Promise<{ count: number; balance: bigint }> {
-      const [row] = await db
-        .select({ n: count(), balance: sql<string>`coalesce(sum(${addresses.balance}), 0)::text` })
-        .from(watches)
-        .innerJoin(addresses, eq(addresses.address, watches.address))
-        .where(eq(watches.guildId, guildId));
-      return { count: row?.n ?? 0, balance: BigInt(row?.balance ?? '0') };
+        .orderBy(asc(watches.createdAt), asc(watches.address));
     },
   };
 }

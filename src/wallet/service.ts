@@ -12,7 +12,7 @@ import type { AddressHistory } from '../chain/provider.js';
 import { retryTransient } from '../db/retry.js';
 import { createWalletContext, type WalletContext, type WalletDeps } from './context.js';
 import { checkText } from './input.js';
-import { resolveAddress, resolveWatch } from './labels.js';
+import { resolveWatch } from './labels.js';
 import type { AddressChanges } from './history-diff.js';
 import { createReadUseCases } from './reads.js';
 import { createRefresh, createRefreshMany } from './refresh.js';
@@ -33,8 +33,6 @@ export function createWalletService(deps: WalletDeps) {
   return {
     /** Validate an address for this network: throws a user error saying what is wrong with it. */
     parseAddress: (input: string) => parseAddress(checkText(input, 'The address'), ctx.network),
-    /** An address, or the label of one of the server's single watches, as its canonical address. */
-    resolveAddress: (input: { guildId: string; address: string }) => resolveAddress(ctx, input.guildId, input.address),
     /** An address, or the label of one of the server's watches or wallets: which one it names. */
     resolveWatch: (input: { guildId: string; address: string }) => resolveWatch(ctx, input.guildId, input.address),
     /** Whether the input is an extended key or descriptor (a cheap shape test): /track of it is private. */

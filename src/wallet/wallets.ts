@@ -101,7 +101,7 @@ interface NewWallet {
  * wallet and its addresses, in one transaction: its server hears of nothing from before.
  */
 async function storeWallet(ctx: WalletContext, input: WalletTrackInput, w: NewWallet): Promise<void> {
-  const items = w.scanned.map((s) => ({ history: s.history }));
+  const items = w.scanned.map((s) => ({ history: s.history })).sort((a, b) => (a.history.balance.address < b.history.balance.address ? -1 : 1));
   try {
     await ctx.applyHistories(items, { at: w.at, create: true, then: (tx) => insertWallet(tx, input, w) });
   } catch (err) {

@@ -3,7 +3,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { deriveRange, parseWallet } from '../../src/chain/descriptor/index.js';
 import { createBlockchainInfoProvider } from '../../src/chain/providers/blockchain-info.js';
-import { addresses, walletAddresses, wallets } from '../../src/db/schema.js';
+import { addresses, guildSettings, notices, walletAddresses, wallets } from '../../src/db/schema.js';
 import { UserError } from '../../src/errors.js';
 import { createSync } from '../../src/sync/sync.js';
 import { createNoticeSignal } from '../../src/sync/notice-signal.js';
@@ -149,6 +149,19 @@ describe.each(testBackends())('whole wallets on %s', (backend) => {
       expect(await wallet.suggest({ guildId: guild, fragment: 'sav' })).toEqual([{ kind: 'wallet', label: 'savings', short: 'zpub6rFR…tZYs' }]);
     });
 
+    it('refreshes a wallet with fresh:true in one balance call, fetching only the histories of moved addresses', async () => {
+      await track({ label: 'savings', gap: 3 });
+      chain.fund(change(1), 4_000n);
+      const calls = api.requests.length;
+      const view = await wallet.balance({ guildId: guild, address: 'savings', fresh: true });
+      expect(view).toMatchObject({ kind: 'wallet', balance: 4_000n, txCount: 1, source: 'live' });
+      expect(api.requests.slice(calls).map((r) => r.path)).toEqual(['/balance', `/rawaddr/${change(1)}`]);
+      // The window of the change chain moved on with it: 0..4.
+      expect((await watchedOf('savings')).filter((r) => r.chain === 1)).toHaveLength(5);
+      const txns = await wallet.txns({ guildId: guild, address: 'savings' });
+      expect(txns).toMatchObject({ kind: 'wallet', total: 1, source: 'stored' });
+    });
+
     it('gives a wallet without a label the first free "wallet N", and refuses the same wallet twice in a server', async () => {
       const first = await track({ gap: 2 });
       expect(first.label).toBe('wallet 1');
@@ -272,14 +285,20 @@ describe.each(testBackends())('whole wallets on %s', (backend) => {
       };
       const sync = createSync({ wallet: watching, provider: createBlockchainInfoProvider({ baseUrl: api.url, logger }), logger, clock: () => now });
 
+      await database.db.insert(guildSettings).values({ guildId: guild, channelId: 'c1', updatedAt: now });
       // A payment out of receive 0 with change back to change 0, and a payment to the single address.
-      chain.addTx({ inputs: [{ address: receive(0), value: 100_000n }], outputs: [{ address: outsider(), value: 60_000n }, { address: change(0), value: 39_000n }] });
+      const payment = chain.addTx({ inputs: [{ address: receive(0), value: 100_000n }], outputs: [{ address: outsider(), value: 60_000n }, { address: change(0), value: 39_000n }] });
       chain.fund(single, 500n);
       const report = await sync();
 
       expect(together.map((g) => [...g].sort())).toEqual([[receive(0), change(0)].sort()]);
       expect(alone).toEqual([single]);
       expect(report).toMatchObject({ refreshed: 3, failed: 0, added: 3 });
+      // One notice of the payment, with the wallet's net: −(amount + fee), not half of it.
+      const written = await database.db.select().from(notices).where(and(eq(notices.guildId, guild), eq(notices.txid, payment.txid)));
+      expect(written.map((n) => n.payload.lines?.map((l) => [l.kind, l.label, l.net]))).toEqual([[['wallet', 'savings', '-61000']]]);
+      // Written once, in the transaction that stored both: never first posted with half the net, then edited.
+      expect(written.map((n) => n.version)).toEqual([1]);
       expect(await wallet.balance({ guildId: guild, address: 'savings' })).toMatchObject({ balance: 39_000n, txCount: 2 });
       // Once confirmed, an idle pass asks the balances only: one call for the wallet's addresses and the single one.
       chain.mine();
