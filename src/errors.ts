@@ -114,6 +114,19 @@ export const createLabelTakenError = (label: string, address: string) =>
     words`The label ${named(withoutForbidden(label))} is already used for ${value(address)} in this server. Pick another label.`,
   );
 
+export const createLabelTakenByWalletError = (label: string) =>
+  new UserError('label_taken', words`The label ${named(withoutForbidden(label))} is already used for a wallet in this server. Pick another label.`);
+
+export const createWalletAlreadyTrackedError = (label: string) =>
+  new UserError('already_tracked', words`This wallet is already tracked in this server as ${named(withoutForbidden(label))}. Use ${command('balance')} to see it.`);
+
+/** A wallet watches at least `needed` addresses (its gap on each chain): more than the server has room for. */
+export const createWalletTooBigError = (max: number, needed: number, fit: number) =>
+  new UserError(
+    'limit_reached',
+    words`This wallet needs at least ${needed.toLocaleString('en-US')} addresses, and this server has room for ${fit.toLocaleString('en-US')} more (MAX_ADDRESSES_PER_GUILD is ${max.toLocaleString('en-US')}). Track it with a smaller ${value('gap')}, untrack something first with ${command('untrack')}, or ask whoever runs satbell to raise the limit.`,
+  );
+
 /** Whether the command would have changed something: only then is "Nothing was changed" news. */
 interface Changing {
   changes: boolean;

@@ -6,6 +6,7 @@ import {
   type InteractionEditReplyOptions,
   type InteractionReplyOptions,
   type InteractionUpdateOptions,
+  MessageFlags,
   RESTJSONErrorCodes,
 } from 'discord.js';
 import type { Logger } from '../logger.js';
@@ -14,6 +15,7 @@ import type { Logger } from '../logger.js';
  * The first answer to an interaction (its callback), sent exactly once and never lost:
  *
  * - `defer()` shows "thinking…" (for a button: acknowledges the press); calls after the first share it.
+ *   With `hidden`, the reply is ephemeral: only the member who typed the command sees it.
  * - `answer(body)` edits that reply if it was deferred, else is the first answer itself.
  * - When Discord took a callback but its response was lost (a 5xx after commit, a dropped
  *   connection), @discordjs/rest sends it again and gets 40060 "already acknowledged": the
@@ -21,8 +23,10 @@ import type { Logger } from '../logger.js';
  *   @original through the interaction's webhook. A callback that got no HTTP answer at all is
  *   sent once more, for the same verdict.
  */
-export function createAcknowledgement(interaction: ChatInputCommandInteraction | ButtonInteraction, log: Logger) {
+export function createAcknowledgement(interaction: ChatInputCommandInteraction | ButtonInteraction, log: Logger, { hidden = false }: { hidden?: boolean } = {}) {
   let deferring: Promise<void> | undefined;
+  /** a reply only its member sees: the "thinking…" and the first answer say so (edits keep it) */
+  const flags = hidden ? { flags: MessageFlags.Ephemeral as const } : {};
 
   async function first(send: () => Promise<unknown>, committed: () => void): Promise<void> {
     for (let attempt = 1; ; attempt++) {
@@ -44,7 +48,7 @@ export function createAcknowledgement(interaction: ChatInputCommandInteraction |
   return {
     defer(): Promise<void> {
       deferring ??= first(
-        () => (interaction.isButton() ? interaction.deferUpdate() : interaction.deferReply()),
+        () => (interaction.isButton() ? interaction.deferUpdate() : interaction.deferReply(flags)),
         () => {
           interaction.deferred = true;
         },
@@ -60,7 +64,7 @@ export function createAcknowledgement(interaction: ChatInputCommandInteraction |
         return;
       }
       await first(
-        () => (interaction.isButton() ? interaction.update(body) : interaction.reply(body)),
+        () => (interaction.isButton() ? interaction.update(body) : interaction.reply({ ...body, ...flags })),
         () => {
           interaction.replied = true;
         },

@@ -45,6 +45,8 @@ export interface CommandRequest {
 export interface CommandOptions {
   string(name: string): string | null;
   boolean(name: string): boolean | null;
+  /** an integer option (Discord checks its range; the shell does too) */
+  integer(name: string): number | null;
   /** a channel option's channel id */
   channel(name: string): string | null;
   subcommand(): string | null;
@@ -73,6 +75,11 @@ export interface Command {
    */
   defer: 'public' | false;
   /**
+   * Whether this request's reply, "thinking…" and progress included, is for the person who typed
+   * it only (Discord's ephemeral): /track of a wallet, whose addresses the reply would reveal.
+   */
+  private?(request: Omit<CommandRequest, 'progress'>, ctx: CommandContext): boolean;
+  /**
    * Quick checks (no network: parsing, the database at most), run before deferring so that their
    * errors stay private and come at once. The pipeline awaits it; on Discord it defers anyway when
    * they take long (a slow database), and their errors then follow up privately.
@@ -89,17 +96,21 @@ export interface Command {
   autocomplete?(request: AutocompleteRequest, ctx: CommandContext): Promise<APIApplicationCommandOptionChoice[]>;
 }
 
-/** `cold — bc1qar0srr…wf5mdq` choices for an address option, from this server's watches; the value is the address. */
+/**
+ * `cold — bc1qar0srr…wf5mdq` choices for an address option, from this server's watches (the value
+ * is the address), and `savings — wallet zpub6rFR…QeZ1` for its wallets (the value is the label).
+ */
 export async function suggestWatchedAddresses(
   request: AutocompleteRequest,
   { wallet }: CommandContext,
 ): Promise<APIApplicationCommandOptionChoice[]> {
-  const watches = await wallet.suggest({ guildId: request.guildId, fragment: request.focused.value });
-  return watches.map((w) => ({
+  const found = await wallet.suggest({ guildId: request.guildId, fragment: request.focused.value });
+  return found.map((w) =>
     // Choice names are plain text, but Discord refuses control characters an older version may have stored.
-    name: (w.label ? `${withoutForbidden(w.label)} — ${shortAddress(w.address)}` : w.address).slice(0, 100),
-    value: w.address,
-  }));
+    w.kind === 'wallet'
+      ? { name: `${withoutForbidden(w.label)} — wallet ${w.short}`.slice(0, 100), value: w.label.slice(0, 100) }
+      : { name: (w.label ? `${withoutForbidden(w.label)} — ${shortAddress(w.address)}` : w.address).slice(0, 100), value: w.address },
+  );
 }
 
 /** The `address` option of every command that takes a tracked address or its label. */
@@ -113,9 +124,9 @@ export const addressOption = (description: string) =>
     max_length: 100,
   }) as const satisfies APIApplicationCommandBasicOption;
 
-/** The `check` of such a command: an input that is neither an address nor a label is refused privately, at once. */
+/** The `check` of such a command: an input that is neither an address nor a label (of a watch or wallet) is refused privately, at once. */
 export async function checkAddressOption({ guildId, options }: CommandRequest, { wallet }: CommandContext): Promise<void> {
-  await wallet.resolveAddress({ guildId, address: required(options.string('address'), 'address') });
+  await wallet.resolveWatch({ guildId, address: required(options.string('address'), 'address') });
 }
 
 /** How many items a page of a paged reply holds. */

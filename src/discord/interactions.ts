@@ -59,14 +59,15 @@ export function createInteractionHandler(commands: readonly Command[], ctx: Comm
   async function chatInput(interaction: ChatInputCommandInteraction): Promise<void> {
     const command = byName.get(interaction.commandName);
     const log = logger.child({ command: interaction.commandName, guildId: interaction.guildId, interactionId: interaction.id });
-    const ack = createAcknowledgement(interaction, log);
     if (!command || !interaction.inGuild()) {
+      const ack = createAcknowledgement(interaction, log);
       const front = createDiscordFrontEnd(interaction, ack, log, () => []);
       if (!command) await reportFailure(new Error(`no handler for /${interaction.commandName}`), front, log);
       else await refuse(ack, 'satbell tracks addresses for a server: use its commands in a server channel.', front, log);
       return;
     }
     const request = commandRequest(interaction);
+    const ack = createAcknowledgement(interaction, log, { hidden: command.private?.(request, ctx) ?? false });
     const front = createDiscordFrontEnd(interaction, ack, log, (reply) => paging.open(command, request, interaction, reply));
     await runCommand(command, request, front, { ...pipeline, log });
   }
@@ -126,6 +127,7 @@ function commandRequest(interaction: ChatInputCommandInteraction<'cached' | 'raw
     options: {
       string: (name) => options.getString(name),
       boolean: (name) => options.getBoolean(name),
+      integer: (name) => options.getInteger(name),
       channel: (name) => options.getChannel(name)?.id ?? null,
       subcommand: () => options.getSubcommand(false),
     },

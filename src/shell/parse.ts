@@ -29,7 +29,11 @@ export interface Token {
   value: string;
 }
 
-/** Split on spaces outside quotes; `"…"` or `'…'` hold spaces, `\` escapes the next character. */
+/**
+ * Split on spaces outside quotes; `"…"` or `'…'` hold spaces, `\` escapes the next character. A
+ * quote opens only where a value starts, so that a descriptor's hardened steps (`84'/0'/0'`) need
+ * no quoting.
+ */
 export function tokenize(line: string): Token[] {
   const tokens: Token[] = [];
   let value = '';
@@ -52,7 +56,7 @@ export function tokenize(line: string): Token[] {
     } else if (quote) {
       if (char === quote) quote = null;
       else value += char;
-    } else if (char === '"' || char === "'") {
+    } else if ((char === '"' || char === "'") && value === '') {
       quote = char;
       started = quoted = true;
     } else if (/\s/.test(char)) {
@@ -174,6 +178,10 @@ function convert(option: APIApplicationCommandBasicOption, text: string): string
       if (!Number.isFinite(Number(text)) || (option.type === ApplicationCommandOptionType.Integer && !/^-?\d+$/.test(text))) {
         throw new ParseError(`${option.name} is a number, not ${text}.`);
       }
+      // As Discord does: a number outside the option's range is never sent.
+      if ((option.min_value !== undefined && Number(text) < option.min_value) || (option.max_value !== undefined && Number(text) > option.max_value)) {
+        throw new ParseError(`${option.name} is from ${option.min_value ?? '…'} to ${option.max_value ?? '…'}, not ${text}.`);
+      }
       return text;
     default:
       return text;
@@ -192,6 +200,10 @@ export function commandOptions(parsed: Pick<ParsedCommand, 'subcommand' | 'value
     boolean: (name) => {
       const value = parsed.values.get(name);
       return typeof value === 'boolean' ? value : null;
+    },
+    integer: (name) => {
+      const value = text(name);
+      return value === null ? null : Number(value);
     },
     subcommand: () => parsed.subcommand,
   };

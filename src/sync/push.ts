@@ -1,7 +1,8 @@
 /**
  * The push source: one connection to the first Electrum server that answers, every tracked
  * address's script hash and the chain tip subscribed, and each status that differs from the
- * stored one read (src/chain/electrum/history.ts) and stored by the wallet's one road. Only the
+ * stored one read (src/chain/electrum/history.ts) and stored by the wallet's one road; a whole
+ * wallet's addresses whose statuses change together are read and stored together. Only the
  * process holding the `push` lease (src/sync/coordinator.ts) keeps subscriptions; the others wait
  * to take it over. Whatever a server sends that does not hold up drops that connection: the cron
  * sync over HTTP carries on meanwhile, so nothing is missed and nothing wrong is stored.
@@ -16,7 +17,9 @@ import { createMemoryTxCache } from '../chain/electrum/transactions.js';
 import type { Logger } from '../logger.js';
 import type { WalletService } from '../wallet/service.js';
 import type { NoticeSignal } from './notice-signal.js';
+import { createDebouncedBatches, type DebouncedBatches } from './push-batch.js';
 import { createHeldLease, PUSH_JOB, type PushCoordinator } from './push-lease.js';
+import { walletIds } from './wallet-groups.js';
 
 export interface PushStatus {
   /** host:port of the server connected to; undefined while none is */
@@ -52,6 +55,8 @@ export interface PushOptions {
 
 interface Sub {
   address: string;
+  /** the wallet whose addresses' pushes are stored together (the first of those that have it); none for a single watch */
+  group: string | undefined;
   /** the server's status, once it answered or pushed one */
   status: string | null | undefined;
   /** the status of what is stored */
@@ -67,6 +72,8 @@ interface Session {
   tipHeight: number | undefined;
   waiting: Set<string>;
   running: Set<string>;
+  /** wallet addresses whose statuses changed, applied a wallet at a time */
+  batches: DebouncedBatches;
   resubscribing: Promise<void> | undefined;
   again: boolean;
 }
@@ -80,6 +87,8 @@ const CONCURRENT_READS = 8;
 const ATTEMPTS_PER_SERVER = 3;
 /** a connection that lasted this long was a good one: the next reconnect is quick again */
 const STABLE_MS = 30_000;
+/** how long a wallet's pushed statuses wait for the others of the same payment (its change, say) */
+const WALLET_BATCH_MS = 300;
 
 export function createPushSupervisor(options: PushOptions): PushSupervisor {
   const { servers, wallet, network, logger, coordinator, leaseMs = 10_000, maxBackoffMs = 30_000 } = options;
@@ -125,7 +134,32 @@ export function createPushSupervisor(options: PushOptions): PushSupervisor {
     sub.stored = read.status;
   }
 
+  /** Read the histories of a wallet's changed addresses, then store them in one transaction. */
+  async function readAndApplyBatch(s: Session, scriptHashes: string[]) {
+    const subs = scriptHashes
+      .map((h) => s.subs.get(h))
+      .filter((sub): sub is Sub => sub !== undefined && sub.status !== undefined && sub.status !== sub.stored)
+      // in the order rows are locked (see ApplyHistories)
+      .sort((a, b) => (a.address < b.address ? -1 : 1));
+    if (!subs.length) return;
+    const reads: Awaited<ReturnType<typeof readElectrumHistory>>[] = [];
+    // A few at a time, as single addresses are read: a wallet's first catch-up may have many.
+    for (let i = 0; i < subs.length; i += CONCURRENT_READS) {
+      const chunk = subs.slice(i, i + CONCURRENT_READS);
+      reads.push(
+        ...(await Promise.all(
+          chunk.map((sub) => readElectrumHistory({ api: s.api, network, cache, blockTimes, tipHeight: s.tipHeight, known: wallet.knownTxs }, sub.address, sub.status!)),
+        )),
+      );
+      if (session !== s || !s.client.open) return;
+    }
+    await wallet.applyPushedMany(reads, s.tipHeight);
+    reads.forEach((read, i) => (subs[i]!.stored = read.status));
+  }
+
   function catchUp(s: Session, scriptHash: string) {
+    const group = s.subs.get(scriptHash)?.group;
+    if (group !== undefined) return s.batches.add(group, scriptHash);
     s.waiting.add(scriptHash);
     pump(s);
   }
@@ -164,6 +198,8 @@ export function createPushSupervisor(options: PushOptions): PushSupervisor {
   async function resubscribe(s: Session) {
     const tracked = await wallet.trackedAddresses();
     const wanted = new Map(tracked.map((a) => [addressScriptHash(a.address, network), a]));
+    // An address a wallet took in since it was subscribed is stored with the wallet's from now on.
+    for (const [scriptHash, sub] of s.subs) sub.group = walletIds(wanted.get(scriptHash)?.wallets ?? '')[0];
     const polledBefore = s.polled.size;
     let freed = 0;
     for (const [scriptHash, sub] of s.subs) {
@@ -179,7 +215,7 @@ export function createPushSupervisor(options: PushOptions): PushSupervisor {
     for (let i = 0; i < fresh.length && !s.polled.size; i += SUBSCRIBE_BATCH) {
       const chunk = fresh.slice(i, i + SUBSCRIBE_BATCH);
       // Registered before asking: a push may come in before the answer is read.
-      for (const [h, a] of chunk) s.subs.set(h, { address: a.address, status: undefined, stored: a.electrumStatus });
+      for (const [h, a] of chunk) s.subs.set(h, { address: a.address, group: walletIds(a.wallets)[0], status: undefined, stored: a.electrumStatus });
       const answers = await s.api.subscribeScriptHashes(chunk.map(([h]) => h));
       answers.forEach((answer, j) => {
         const [h, a] = chunk[j]!;
@@ -218,10 +254,26 @@ export function createPushSupervisor(options: PushOptions): PushSupervisor {
   /** A connection, subscribed, and when it closes (wrapped: an async function would wait for it). */
   async function connect(address: ElectrumServerAddress): Promise<{ closed: Promise<void> }> {
     const client = await ElectrumClient.connect({ ...address, rejectUnauthorized: !options.tlsInsecure, ...options.client });
-    const s: Session = { client, api: createElectrumApi(client), subs: new Map(), polled: new Set(), healthy: false, tipHeight: undefined, waiting: new Set(), running: new Set(), resubscribing: undefined, again: false };
+    const s: Session = {
+      client,
+      api: createElectrumApi(client),
+      subs: new Map(),
+      polled: new Set(),
+      healthy: false,
+      tipHeight: undefined,
+      waiting: new Set(),
+      running: new Set(),
+      batches: createDebouncedBatches({
+        delayMs: WALLET_BATCH_MS,
+        run: (group, scriptHashes) => readAndApplyBatch(s, scriptHashes).catch((err: unknown) => failed(s, err, `wallet ${group}`)),
+      }),
+      resubscribing: undefined,
+      again: false,
+    };
     const closed = new Promise<void>((resolve) =>
       client.once('close', (reason) => {
         s.healthy = false;
+        s.batches.clear();
         if (!stopped && lease.held) log.warn({ server: client.server, reason: reason.reason }, 'Electrum connection lost; reconnecting, the sync polls over HTTP meanwhile');
         resolve();
       }),

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { ChainProvider } from '../chain/provider.js';
 import type { Now, WalletService } from '../wallet/service.js';
+import { groupByWallet, walletIds } from './wallet-groups.js';
 
 export interface SyncReport {
   addresses: number;
@@ -43,8 +44,9 @@ export const BLOCK_TIMES_PER_PASS = 5;
  * whose stored rows disagree with each other (something wrong got in: the refresh mends it), or
  * that still have unconfirmed transactions and may see them confirm: once the chain's tip moved
  * past the last read (asked once a pass), or every half hour to see one vanish. Moved addresses go
- * first, so that a payment is never kept waiting behind a confirmation. One failing address never
- * fails the pass: it is logged and retried next time.
+ * first, so that a payment is never kept waiting behind a confirmation. A wallet's addresses are
+ * fetched one by one but stored in one transaction. One failing address (or wallet) never fails
+ * the pass: it is logged and retried next time.
  */
 export function createSync({
   wallet,
@@ -126,19 +128,28 @@ export function createSync({
       (a) => tip === undefined || a.txsTipHeight !== tip || !a.txsUpdatedAt || a.txsUpdatedAt.getTime() <= stale,
     );
 
-    for (const stored of [...urgent, ...due]) {
+    // A wallet's addresses are stored together: a payment out with its change back is one notice.
+    const work = [...urgent, ...due].map((a) => ({ address: a.address, wallets: walletIds(a.wallets) }));
+    const inWallet = new Set(work.filter((w) => w.wallets.length).map((w) => w.address));
+    for (const group of groupByWallet(work)) {
       if (signal?.aborted) break;
       try {
-        const changes = await wallet.refresh(stored.address, { ...SYNC_REQUEST, signal }, { tipHeight: tip });
-        report.refreshed++;
-        report.added += changes.added.length;
-        report.confirmed += changes.confirmed.length;
-        report.vanished += changes.vanished.length;
-        report.removed += changes.removed.length;
+        const request = { ...SYNC_REQUEST, signal };
+        const changes =
+          group.length === 1 && !inWallet.has(group[0]!)
+            ? [await wallet.refresh(group[0]!, request, { tipHeight: tip })]
+            : await wallet.refreshMany(group, request, { tipHeight: tip });
+        report.refreshed += group.length;
+        for (const c of changes) {
+          report.added += c.added.length;
+          report.confirmed += c.confirmed.length;
+          report.vanished += c.vanished.length;
+          report.removed += c.removed.length;
+        }
       } catch (err) {
         if (signal?.aborted) break;
-        report.failed++;
-        logger.warn({ err, address: stored.address }, 'sync of an address failed; will retry next time');
+        report.failed += group.length;
+        logger.warn({ err, address: group[0], addresses: group.length }, 'sync of an address failed; will retry next time');
       }
     }
     if (!signal?.aborted) report.blockTimes = await mendBlockTimes(signal);

@@ -1,16 +1,20 @@
 /**
  * Applying a history: the one way what a provider says of an address gets stored, whoever
- * brought it (a /track, a fresh:true, the sync). In one transaction: write and lock the address
- * row, read what was stored, compute the difference (src/wallet/history-diff.ts), write the rows
- * and the notices, add the watch, check that the rows add up. The notices commit or roll back
- * with the change itself; once committed, the dispatcher is woken.
+ * brought it (a /track, a fresh:true, the sync, a push). In one transaction: write and lock the
+ * address row, read what was stored, compute the difference (src/wallet/history-diff.ts), write
+ * the rows and the notices, add the watch, move on the gap window of any wallet whose address got
+ * used (src/wallet/gap-window.ts), check that the rows add up. Several histories (a wallet's moved
+ * addresses) go in one transaction, so their notices commit once, as the last of them left them. The notices
+ * commit or roll back with the change itself; once committed, the dispatcher is woken.
  */
+import type { Network } from '../chain/address.js';
 import type { AddressHistory } from '../chain/provider.js';
 import type { Database } from '../db/client.js';
 import { retryTransient } from '../db/retry.js';
 import type { Logger } from '../logger.js';
 import type { NoticeSignal } from '../sync/notice-signal.js';
 import { writeNotices } from '../sync/notice-writer.js';
+import { createDescriptorCache, type DescriptorCache, extendGapWindows } from './gap-window.js';
 import { type AddressChanges, diffHistory, type HistoryScope, hasChanges, noChanges } from './history-diff.js';
 import { addsUp, insertWatch, type NewWatch, storedHeights, unlinkTxs, writeAddress, writeTxs } from './history-rows.js';
 
@@ -43,36 +47,116 @@ export interface AppliedHistory {
 
 export type ApplyHistory = (history: AddressHistory, options: ApplyOptions) => Promise<AppliedHistory>;
 
-export function createApplyHistory({ db, logger, noticesWritten }: { db: Database; logger: Logger; noticesWritten?: NoticeSignal }): ApplyHistory {
-  return async (history, options) => {
-    // An apply cut off by a lost connection is repeated: one that did commit left nothing for the
-    // repeat to change (it compares before it writes), so no notice is written twice.
-    const applied = await retryTransient(() => db.transaction((tx) => applyInTransaction(tx, history, options)), {
-      logger,
-      what: 'storing a history',
-      onRetry: options.onDoubt,
-    });
-    if (hasChanges(applied.changes)) noticesWritten?.notify();
-    return applied;
-  };
+/** One of several histories stored together. */
+export interface HistoryToApply {
+  history: AddressHistory;
+  /** default: 'complete' when the history is, else 'partial' */
+  scope?: HistoryScope;
+  tipHeight?: number;
+}
+
+export interface ApplyManyOptions {
+  at: Date;
+  /** create the rows of addresses not stored yet (tracking a wallet): their histories are a baseline */
+  create?: boolean;
+  onDoubt?: (() => void);
+  /**
+   * In the same transaction, after every row and notice (so its watchers hear nothing of history
+   * from before): what tracking a wallet adds, its `wallets` and `wallet_addresses` rows.
+   */
+  then?: (tx: Database) => Promise<void>;
 }
 
 /**
- * The apply inside a transaction the caller holds: several addresses applied in one (a wallet's
- * moved addresses) commit together, and each one's notices see the links of those before it.
+ * Several histories in one transaction: a wallet's payment out with its change back is one notice
+ * with the wallet's net, never half of it. Pass them sorted by address: their rows are locked in
+ * that order, so two applies of overlapping sets take turns rather than deadlock.
  */
-export async function applyInTransaction(tx: Database, history: AddressHistory, { at, scope = 'partial', tipHeight, watch }: ApplyOptions): Promise<AppliedHistory> {
+export type ApplyHistories = (items: readonly HistoryToApply[], options: ApplyManyOptions) => Promise<AppliedHistory[]>;
+
+export interface ApplyDeps {
+  db: Database;
+  logger: Logger;
+  noticesWritten?: NoticeSignal;
+  /** told after a wallet's gap window moved on: the push source subscribes the new addresses */
+  watchesChanged?: NoticeSignal;
+  network?: Network;
+}
+
+export function createApplyHistory(deps: ApplyDeps): ApplyHistory {
+  const run = createRun(deps);
+  return async (history, { at, scope = 'partial', tipHeight, watch, onDoubt }) => {
+    const [result] = await run([{ history, scope, tipHeight }], { at, create: watch !== undefined, watch, onDoubt });
+    return result!;
+  };
+}
+
+export function createApplyHistories(deps: ApplyDeps): ApplyHistories {
+  const run = createRun(deps);
+  return (items, options) => (items.length ? run(items, options) : Promise.resolve([]));
+}
+
+function createRun({ db, logger, noticesWritten, watchesChanged, network = 'mainnet' }: ApplyDeps) {
+  const load = createDescriptorCache(network);
+  return async (items: readonly HistoryToApply[], options: ApplyManyOptions & { watch?: NewWatch }) => {
+    // An apply cut off by a lost connection is repeated: one that did commit left nothing for the
+    // repeat to change (it compares before it writes), so no notice is written twice.
+    const applied = await retryTransient(() => db.transaction((tx) => applyInTransaction(tx, items, options, { load, logger })), {
+      logger,
+      what: items.length === 1 ? 'storing a history' : `storing ${items.length} histories`,
+      onRetry: options.onDoubt,
+    });
+    if (applied.results.some((r) => hasChanges(r.changes))) noticesWritten?.notify();
+    if (applied.grown) watchesChanged?.notify();
+    return applied.results;
+  };
+}
+
+interface Stored {
+  item: HistoryToApply;
+  changes: AddressChanges;
+  written: boolean;
+}
+
+async function applyInTransaction(
+  tx: Database,
+  items: readonly HistoryToApply[],
+  { at, create = false, watch, then }: ApplyManyOptions & { watch?: NewWatch },
+  { load, logger }: { load: DescriptorCache; logger: Logger },
+): Promise<{ results: AppliedHistory[]; grown: number }> {
+  // One after another: each one's notices see the rows of those before it, and a later one of the
+  // same transaction edits a notice an earlier one wrote, before anyone can see it.
+  const stored = new Map<HistoryToApply, Stored>();
+  for (const item of items) {
+    const s = await storeRows(tx, item, at, create);
+    if (s.written) await writeNotices(tx, s.changes, at);
+    stored.set(item, s);
+  }
+  const watchAdded = watch ? await insertWatch(tx, items[0]!.history.balance.address, watch, at) : false;
+  await then?.(tx);
+  const used = [...stored.values()].filter((s) => s.written && s.item.history.balance.txCount > 0).map((s) => s.changes.address);
+  const grown = await extendGapWindows(tx, used, at, load, logger);
+  const results: AppliedHistory[] = [];
+  for (const item of items) {
+    const s = stored.get(item)!;
+    const consistent = s.written ? await addsUp(tx, item.history.balance) : true;
+    results.push({ changes: s.changes, watchAdded, consistent, at });
+  }
+  return { results, grown };
+}
+
+/** Write the address row (which locks it), compare, and write the transaction rows. */
+async function storeRows(tx: Database, item: HistoryToApply, at: Date, create: boolean): Promise<Stored> {
+  const { history, tipHeight } = item;
+  const scope = item.scope ?? (history.complete ? 'complete' : 'partial');
   const { address } = history.balance;
-  const written = await writeAddress(tx, history.balance, at, { create: watch !== undefined, tipHeight });
-  if (!written) return { changes: noChanges(history), watchAdded: false, consistent: true, at };
+  const written = await writeAddress(tx, history.balance, at, { create, tipHeight });
+  if (!written) return { item, changes: noChanges(history), written: false };
   const heights = written.inserted
     ? new Map<string, number | null>()
     : await storedHeights(tx, address, scope === 'partial' ? history.txs.map((t) => t.txid) : undefined);
   const changes = diffHistory({ isNewAddress: written.inserted, heights }, history, scope);
   await writeTxs(tx, address, history.txs);
   await unlinkTxs(tx, address, [...changes.vanished, ...changes.removed]);
-  await writeNotices(tx, changes, at);
-  const consistent = await addsUp(tx, history.balance);
-  const watchAdded = watch ? await insertWatch(tx, address, watch, at) : false;
-  return { changes, watchAdded, consistent, at };
+  return { item, changes, written: true };
 }

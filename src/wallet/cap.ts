@@ -1,31 +1,42 @@
 /** MAX_ADDRESSES_PER_GUILD, held against tracks typed at the same time. */
-import { createTooManyAddressesError } from '../errors.js';
+import { createTooManyAddressesError, createWalletTooBigError } from '../errors.js';
 
 /** Holds a place under the cap; call it to give the place back. */
 export type Release = () => void;
 
+/** Places held under the cap, and how many addresses fitted when they were taken. */
+export interface Reservation {
+  release: Release;
+  /** the places free when reserved, these included (Infinity: no cap) */
+  room: number;
+}
+
 /**
- * A place under a server's cap, held while the history is fetched, so that tracks typed at once
- * cannot pass the cap together. Checked before any provider call. Checks and releases take turns
- * per server: a release waits for a count that may have been read before its watch was stored,
- * so no watch is ever counted neither as stored nor as in flight.
+ * Places under a server's cap, held while the history is fetched (or a wallet scanned), so that
+ * tracks typed at once cannot pass the cap together. Checked before any provider call. Checks
+ * and releases take turns per server: a release waits for a count that may have been read before
+ * its watch was stored, so no watch is ever counted neither as stored nor as in flight. `places`:
+ * one for an address; for a wallet, the fewest addresses it can watch (its gap on each chain).
  */
 export function createTrackCap(max: number, storedCount: (guildId: string) => Promise<number>) {
-  /** per server, tracks that passed the cap check and are still fetching: they count against it */
+  /** per server, places taken by tracks that passed the cap check and are still fetching */
   const tracking = new Map<string, number>();
   const turns = createSerialQueue();
-  return async function reserve(guildId: string): Promise<Release> {
-    if (max === Infinity) return () => {};
-    await turns.run(guildId, async () => {
-      if ((await storedCount(guildId)) + (tracking.get(guildId) ?? 0) >= max) throw createTooManyAddressesError(max);
-      tracking.set(guildId, (tracking.get(guildId) ?? 0) + 1);
+  return async function reserve(guildId: string, places = 1): Promise<Reservation> {
+    if (max === Infinity) return { release: () => {}, room: Infinity };
+    const room = await turns.run(guildId, async () => {
+      const free = max - (await storedCount(guildId)) - (tracking.get(guildId) ?? 0);
+      if (free < places) throw places === 1 ? createTooManyAddressesError(max) : createWalletTooBigError(max, places, Math.max(0, free));
+      tracking.set(guildId, (tracking.get(guildId) ?? 0) + places);
+      return free;
     });
-    return () =>
+    const release = () =>
       void turns.run(guildId, () => {
-        const left = (tracking.get(guildId) ?? 1) - 1;
+        const left = (tracking.get(guildId) ?? places) - places;
         if (left > 0) tracking.set(guildId, left);
         else tracking.delete(guildId);
       });
+    return { release, room };
   };
 }
 

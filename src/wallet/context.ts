@@ -9,7 +9,9 @@ import { withRetries } from '../db/retry.js';
 import { createProviderRateLimitedError, createProviderUnavailableError, isUserError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { NoticeSignal } from '../sync/notice-signal.js';
-import { type ApplyHistory, createApplyHistory } from './apply-history.js';
+import { type ApplyHistories, type ApplyHistory, createApplyHistories, createApplyHistory } from './apply-history.js';
+import { createTrackCap } from './cap.js';
+import { createDescriptorCache } from './gap-window.js';
 import { createWalletRepository } from './repository.js';
 
 /** The wallet's clock: what time it is. (The provider limiter's Clock also sleeps.) */
@@ -40,11 +42,35 @@ export function createWalletContext({ db, provider, logger, network = 'mainnet',
   const repo = withRetries(
     createWalletRepository({ db }),
     // markChecked only moves a time forward, so repeating it is harmless.
-    ['findWatch', 'findWatchByLabel', 'findAddress', 'listWatches', 'watchTotals', 'trackedAddresses', 'confirmedTxids', 'listTxs', 'markChecked', 'knownTxs', 'setElectrumStatus'],
+    [
+      'findWatch',
+      'findWatchByLabel',
+      'findAddress',
+      'listWatches',
+      'trackedAddresses',
+      'confirmedTxids',
+      'listTxs',
+      'markChecked',
+      'knownTxs',
+      'setElectrumStatus',
+      'findWalletByLabel',
+      'findWalletByDescriptor',
+      'findWalletByFirstAddress',
+      'listWallets',
+      'walletAddresses',
+      'summarise',
+      'watchedAddressTotals',
+      'listWalletTxs',
+    ],
     { logger },
   );
-  const applyHistory: ApplyHistory = createApplyHistory({ db, logger, noticesWritten });
-  return { repo, provider, logger, network, clock, applyHistory, maxAddressesPerGuild, watchesChanged };
+  const applyDeps = { db, logger, noticesWritten, watchesChanged, network };
+  const applyHistory: ApplyHistory = createApplyHistory(applyDeps);
+  const applyHistories: ApplyHistories = createApplyHistories(applyDeps);
+  // One cap for single addresses and wallets, counting the distinct addresses a server watches.
+  const reserve = createTrackCap(maxAddressesPerGuild, async (guildId) => (await repo.watchedAddressTotals(guildId)).count);
+  const loadDescriptor = createDescriptorCache(network);
+  return { repo, provider, logger, network, clock, applyHistory, applyHistories, maxAddressesPerGuild, reserve, loadDescriptor, watchesChanged };
 }
 
 /**

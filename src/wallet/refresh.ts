@@ -44,3 +44,45 @@ async function refreshAddress(ctx: WalletContext, address: string, request: Requ
   const repair = await applyHistory(full, { at: ctx.clock(), scope: 'repair', tipHeight });
   return mergeChanges(first.changes, repair.changes);
 }
+
+/** Bring several addresses up to date together: their histories are stored in one transaction. */
+export type RefreshMany = (addresses: readonly string[], request?: RequestOptions, options?: { tipHeight?: number }) => Promise<AddressChanges[]>;
+
+/**
+ * A wallet's moved addresses: each history fetched (new transactions only), then all applied in
+ * one transaction, so that a payment out with its change back is announced once, with the
+ * wallet's net. An address whose stored rows still disagree with the provider is mended as
+ * refreshAddress does, on its own: a repair restores old transactions and announces nothing.
+ */
+export function createRefreshMany(ctx: WalletContext): RefreshMany {
+  return async (given, request = {}, { tipHeight } = {}) => {
+    const { repo, provider, logger } = ctx;
+    const list = byAddress(given);
+    const histories = [];
+    for (const address of list) {
+      const knownTxids = await repo.confirmedTxids(address);
+      histories.push(await ask(ctx, 'history', address, () => provider.getHistory(address, { ...request, knownTxids })));
+    }
+    const applied = await ctx.applyHistories(
+      histories.map((history) => ({ history, tipHeight })),
+      { at: ctx.clock() },
+    );
+    const changes: AddressChanges[] = [];
+    for (const [i, first] of applied.entries()) {
+      const history = histories[i]!;
+      if (first.consistent || history.complete) {
+        changes.push(first.changes);
+        continue;
+      }
+      const { address, balance, txCount } = history.balance;
+      logger.warn({ address, balance, txCount }, 'stored history disagrees with the provider; fetching it in full to mend it');
+      const full = await ask(ctx, 'history', address, () => provider.getHistory(address, request));
+      const repair = await ctx.applyHistory(full, { at: ctx.clock(), scope: 'repair', tipHeight });
+      changes.push(mergeChanges(first.changes, repair.changes));
+    }
+    return changes;
+  };
+}
+
+/** Addresses in the order their rows are locked in (see ApplyHistories). */
+const byAddress = (list: readonly string[]): string[] => [...list].sort();

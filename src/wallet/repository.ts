@@ -1,7 +1,8 @@
 import { and, asc, count, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
-import { addresses, addressTransactions, transactions, watches } from '../db/schema.js';
+import { addresses, addressTransactions, transactions, walletAddresses, watches } from '../db/schema.js';
 import { deleteOrphanTransactions, INSERT_CHUNK } from './history-rows.js';
+import { walletQueries } from './wallet-repository.js';
 
 export type WatchRow = typeof watches.$inferSelect;
 export type AddressRow = typeof addresses.$inferSelect;
@@ -16,7 +17,7 @@ export interface StoredTx {
 
 /** Every query the wallet needs, and nothing that knows about Discord or providers. */
 export function createWalletRepository({ db }: { db: Database }) {
-  return { ...watchReads(db), ...watchWrites(db), ...addressReads(db), ...syncQueries(db), ...blockTimeQueries(db) };
+  return { ...watchReads(db), ...watchWrites(db), ...addressReads(db), ...syncQueries(db), ...blockTimeQueries(db), ...walletQueries(db) };
 }
 
 export type WalletRepository = ReturnType<typeof createWalletRepository>;
@@ -34,8 +35,9 @@ function watchReads(db: Database) {
       });
     },
 
-    listWatches(guildId: string, { limit, offset = 0 }: { limit?: number; offset?: number } = {}) {
-      const query = db
+    /** A server's single watches, oldest first (src/wallet/reads.ts pages them with its wallets). */
+    listWatches(guildId: string) {
+      return db
         .select({
           address: watches.address,
           label: watches.label,
@@ -48,19 +50,7 @@ function watchReads(db: Database) {
         .from(watches)
         .innerJoin(addresses, eq(addresses.address, watches.address))
         .where(eq(watches.guildId, guildId))
-        .orderBy(asc(watches.createdAt), asc(watches.address))
-        .offset(offset);
-      return limit === undefined ? query : query.limit(limit);
-    },
-
-    /** How many addresses a server watches, and their stored balances added up. */
-    async watchTotals(guildId: string): Promise<{ count: number; balance: bigint }> {
-      const [row] = await db
-        .select({ n: count(), balance: sql<string>`coalesce(sum(${addresses.balance}), 0)::text` })
-        .from(watches)
-        .innerJoin(addresses, eq(addresses.address, watches.address))
-        .where(eq(watches.guildId, guildId));
-      return { count: row?.n ?? 0, balance: BigInt(row?.balance ?? '0') };
+        .orderBy(asc(watches.createdAt), asc(watches.address));
     },
   };
 }
@@ -83,7 +73,7 @@ function watchWrites(db: Database) {
     },
 
     /**
-     * Remove one server's watch. When no server watches the address any more, its row, its links
+     * Remove one server's watch. When no server watches the address any more (nor has it in a wallet), its row, its links
      * and the transactions no other stored address needs go too. Returns the removed watch.
      */
     removeWatch(guildId: string, address: string): Promise<WatchRow | undefined> {
@@ -96,7 +86,8 @@ function watchWrites(db: Database) {
           .returning();
         if (!removed) return undefined;
         const [others] = await tx.select({ n: count() }).from(watches).where(eq(watches.address, address));
-        if ((others?.n ?? 0) === 0) {
+        const [inWallets] = await tx.select({ n: count() }).from(walletAddresses).where(eq(walletAddresses.address, address));
+        if ((others?.n ?? 0) === 0 && (inWallets?.n ?? 0) === 0) {
           const links = await tx
             .delete(addressTransactions)
             .where(eq(addressTransactions.address, address))
@@ -184,7 +175,10 @@ function addressReads(db: Database) {
 /** What the sync reads of every tracked address, and marks as checked. */
 function syncQueries(db: Database) {
   return {
-    /** Watched addresses with their stored balance, and whether any of their txs is unconfirmed. */
+    /**
+     * Watched addresses (by a watch or a wallet) with their stored balance, whether any of their
+     * txs is unconfirmed, and the wallets that have them (ids, comma-separated; '' for none).
+     */
     trackedAddresses() {
       return db
         .select({
@@ -201,9 +195,14 @@ function syncQueries(db: Database) {
           // A row that disagrees with its own transactions got there by some wrong path: look again.
           inconsistent: sql<boolean>`(select coalesce(sum(l.net), 0) <> addresses.balance or count(*) <> addresses.tx_count
             from address_transactions l where l.address = addresses.address)`,
+          wallets: sql<string>`coalesce((select string_agg(wa.wallet_id::text, ',' order by wa.wallet_id) from wallet_addresses wa
+            where wa.address = addresses.address), '')`,
         })
         .from(addresses)
-        .where(sql`exists (select 1 from watches w where w.address = addresses.address)`)
+        .where(
+          sql`(exists (select 1 from watches w where w.address = addresses.address)
+            or exists (select 1 from wallet_addresses wa where wa.address = addresses.address))`,
+        )
         .orderBy(asc(addresses.address));
     },
 

@@ -1,36 +1,48 @@
 /**
  * The use cases behind the slash commands and the sync, as one service. Knows nothing of Discord.
- * Each group lives in a module of its own: watches.ts (track, untrack, rename), reads.ts (balance,
- * txns, listPage, suggest), refresh.ts (fresh:true and the sync); all of them store what a
- * provider said through apply-history.ts.
+ * Each group lives in a module of its own: watches.ts (track, untrack, rename), wallets.ts and
+ * wallet-scan.ts (the same of a whole wallet), reads.ts and wallet-reads.ts (balance, txns,
+ * listPage, suggest), refresh.ts (fresh:true and the sync); all of them store what a provider
+ * said through apply-history.ts.
  */
 import { parseAddress } from '../chain/address.js';
+import { looksLikeWallet, parseWallet } from '../chain/descriptor/index.js';
 import type { KnownTx } from '../chain/electrum/history.js';
 import type { AddressHistory } from '../chain/provider.js';
 import { retryTransient } from '../db/retry.js';
 import { createWalletContext, type WalletContext, type WalletDeps } from './context.js';
 import { checkText } from './input.js';
-import { resolveAddress } from './labels.js';
+import { resolveWatch } from './labels.js';
 import type { AddressChanges } from './history-diff.js';
 import { createReadUseCases } from './reads.js';
-import { createRefresh } from './refresh.js';
+import { createRefresh, createRefreshMany } from './refresh.js';
 import { createWatchUseCases } from './watches.js';
 
 export type { Now, OnWait, WalletDeps } from './context.js';
-export type { BalanceView, Source, TxnsView } from './reads.js';
+export type { AddressListed, BalanceView, Source, Suggestion, TxnsView } from './reads.js';
+export type { ScanProgress } from './wallet-scan.js';
+export type { WalletBalanceView, WalletListed, WalletTxnsView } from './wallet-reads.js';
+export { DEFAULT_GAP, MAX_GAP, type TrackedWallet, type WalletTrackInput } from './wallets.js';
+export type { Renamed, TrackedAddress, Untracked } from './watches.js';
 export { FRESH_TTL_MS } from './refresh.js';
 
 export function createWalletService(deps: WalletDeps) {
   const ctx = createWalletContext(deps);
   const refresh = createRefresh(ctx);
+  const refreshMany = createRefreshMany(ctx);
   return {
     /** Validate an address for this network: throws a user error saying what is wrong with it. */
     parseAddress: (input: string) => parseAddress(checkText(input, 'The address'), ctx.network),
-    /** An address, or the label of one of the server's watches, as its canonical address. */
-    resolveAddress: (input: { guildId: string; address: string }) => resolveAddress(ctx, input.guildId, input.address),
+    /** An address, or the label of one of the server's watches or wallets: which one it names. */
+    resolveWatch: (input: { guildId: string; address: string }) => resolveWatch(ctx, input.guildId, input.address),
+    /** Whether the input is an extended key or descriptor (a cheap shape test): /track of it is private. */
+    isWallet: (input: string) => looksLikeWallet(input),
+    /** Parse a wallet for this network: throws a user error saying what is wrong (a private key, a bad checksum…). */
+    parseWallet: (input: string) => parseWallet(checkText(input, 'The wallet'), ctx.network),
     ...createWatchUseCases(ctx),
-    ...createReadUseCases(ctx, refresh),
+    ...createReadUseCases(ctx, refresh, refreshMany),
     refresh,
+    refreshMany,
     ...syncReads(ctx),
     ...pushUseCases(ctx),
   };
@@ -40,7 +52,7 @@ export type WalletService = ReturnType<typeof createWalletService>;
 
 /** What a push source (src/sync/push.ts) reads and stores. */
 function pushUseCases(ctx: WalletContext) {
-  const { repo, clock, applyHistory } = ctx;
+  const { repo, clock, applyHistory, applyHistories } = ctx;
   return {
     /** What is stored of these txids of the address, for a source to reuse rather than fetch. */
     async knownTxs(address: string, txids: readonly string[]): Promise<Map<string, KnownTx>> {
@@ -54,6 +66,21 @@ function pushUseCases(ctx: WalletContext) {
       const applied = await applyHistory(history, { at: clock(), scope: 'complete', tipHeight });
       if (applied.consistent) await repo.setElectrumStatus(history.balance.address, status);
       return applied.changes;
+    },
+    /**
+     * Complete histories of one wallet's addresses that a server pushed together, stored in one
+     * transaction (a payment out with its change back is one notice), then each one's status.
+     */
+    async applyPushedMany(pushed: readonly { history: AddressHistory; status: string | null }[], tipHeight?: number): Promise<AddressChanges[]> {
+      const applied = await applyHistories(
+        pushed.map(({ history }) => ({ history, scope: 'complete' as const, tipHeight })),
+        { at: clock() },
+      );
+      for (const [i, result] of applied.entries()) {
+        const { history, status } = pushed[i]!;
+        if (result.consistent) await repo.setElectrumStatus(history.balance.address, status);
+      }
+      return applied.map((a) => a.changes);
     },
   };
 }

@@ -1,12 +1,13 @@
-/** A server's watches: /track, /untrack and /label. */
+/** A server's watches: /track, /untrack and /label, of an address or (src/wallet/wallets.ts) a whole wallet. */
 import { parseAddress } from '../chain/address.js';
+import { looksLikeWallet } from '../chain/descriptor/index.js';
 import type { AddressHistory } from '../chain/provider.js';
 import { isTransientDatabaseError, retryTransient } from '../db/retry.js';
 import { createAlreadyTrackedError, createNotTrackedError, UserError } from '../errors.js';
-import { createTrackCap } from './cap.js';
 import { ask, type OnWait, personal, type WalletContext } from './context.js';
 import { checkText } from './input.js';
-import { checkLabel, labelClash, normaliseLabel, resolveAddress } from './labels.js';
+import { checkLabel, labelClash, normaliseLabel, resolveWatch } from './labels.js';
+import { renameWallet, type TrackedWallet, trackWallet, untrackWallet, type WalletTrackInput } from './wallets.js';
 
 export interface TrackInput {
   guildId: string;
@@ -19,30 +20,55 @@ export interface TrackInput {
   onWait?: OnWait;
 }
 
+/** What tracking a single address stored (a wallet's has kind 'wallet'). */
+export interface TrackedAddress {
+  kind?: undefined;
+  address: string;
+  label: string | null;
+  balance: bigint;
+  txCount: number;
+  asOf: Date;
+}
+
+export type Untracked = { kind?: undefined; address: string; label: string | null } | { kind: 'wallet'; label: string; short: string };
+export type Renamed =
+  | { kind?: undefined; address: string; label: string; previous: string | null }
+  | { kind: 'wallet'; label: string; previous: string; short: string };
+
 export function createWatchUseCases(ctx: WalletContext) {
-  const reserve = createTrackCap(ctx.maxAddressesPerGuild, async (guildId) => (await ctx.repo.watchTotals(guildId)).count);
   return {
-    async track(input: TrackInput) {
-      const { address } = parseAddress(checkText(input.address, 'The address'), ctx.network);
+    /** Track an address, or a whole wallet when the input is an extended key or a descriptor. */
+    async track(input: WalletTrackInput): Promise<TrackedAddress | TrackedWallet> {
+      if (looksLikeWallet(checkText(input.address, 'The address'))) return trackWallet(ctx, input);
+      const { address } = parseAddress(input.address, ctx.network);
       const label = normaliseLabel(input.label);
       const existing = await ctx.repo.findWatch(input.guildId, address);
       if (existing) throw createAlreadyTrackedError(address, existing.label);
-      if (label) await checkLabel(ctx, input.guildId, label, address);
-      const release = await reserve(input.guildId);
+      if (label) await checkLabel(ctx, input.guildId, label, { address });
+      const { release } = await ctx.reserve(input.guildId);
       try {
         return await addWatch(ctx, input, address, label);
       } finally {
         release();
       }
     },
-    untrack: (input: { guildId: string; address: string }) => untrack(ctx, input),
-    /** Give a watch of this server a new label; a label another watch has is refused. */
-    rename: (input: { guildId: string; address: string; label: string }) => rename(ctx, input),
+    /** Stop watching an address, or a wallet (by its label) and its addresses that nothing else watches. */
+    async untrack(input: { guildId: string; address: string }): Promise<Untracked> {
+      const found = await resolveWatch(ctx, input.guildId, input.address);
+      return found.kind === 'wallet' ? untrackWallet(ctx, input.guildId, found.wallet) : untrack(ctx, input.guildId, found.address);
+    },
+    /** Give a watch or wallet of this server a new label; a label another one has is refused. */
+    async rename(input: { guildId: string; address: string; label: string }): Promise<Renamed> {
+      const found = await resolveWatch(ctx, input.guildId, input.address);
+      const label = normaliseLabel(input.label);
+      if (!label) throw new UserError('invalid_input', 'A label needs at least one character that is not a space.');
+      return found.kind === 'wallet' ? renameWallet(ctx, input.guildId, found.wallet, label) : rename(ctx, input.guildId, found.address, label);
+    },
   };
 }
 
 /** Fetch the history and apply it with this server's watch. */
-async function addWatch(ctx: WalletContext, input: TrackInput, address: string, label: string | null) {
+async function addWatch(ctx: WalletContext, input: TrackInput, address: string, label: string | null): Promise<TrackedAddress> {
   const { repo, provider, logger } = ctx;
   // Another server may track it already: then only what is new needs fetching, and quickly.
   const stored = await repo.findAddress(address);
@@ -78,9 +104,9 @@ async function isOurWatch({ repo }: WalletContext, { guildId, userId }: TrackInp
   return watch !== undefined && watch.addedBy === userId && watch.createdAt.getTime() === at.getTime();
 }
 
-async function untrack(ctx: WalletContext, input: { guildId: string; address: string }) {
+async function untrack(ctx: WalletContext, guildId: string, address: string): Promise<Untracked> {
   const { repo, logger } = ctx;
-  const address = await resolveAddress(ctx, input.guildId, input.address);
+  const input = { guildId, address };
   const watch = await repo.findWatch(input.guildId, address);
   if (!watch) throw createNotTrackedError(address);
   // Removing twice is harmless, so a removal cut off by a lost connection is repeated; if the
@@ -100,12 +126,10 @@ async function untrack(ctx: WalletContext, input: { guildId: string; address: st
   return { address, label: (removed ?? watch).label };
 }
 
-async function rename(ctx: WalletContext, input: { guildId: string; address: string; label: string }) {
+async function rename(ctx: WalletContext, guildId: string, address: string, label: string): Promise<Renamed> {
   const { repo, logger } = ctx;
-  const address = await resolveAddress(ctx, input.guildId, input.address);
-  const label = normaliseLabel(input.label);
-  if (!label) throw new UserError('invalid_input', 'A label needs at least one character that is not a space.');
-  await checkLabel(ctx, input.guildId, label, address);
+  const input = { guildId, address };
+  await checkLabel(ctx, input.guildId, label, { address });
   const before = await repo.findWatch(input.guildId, address);
   let renamed: { previous: string | null } | undefined;
   try {

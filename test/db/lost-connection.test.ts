@@ -105,7 +105,7 @@ describe.each(testBackends())('a write that loses its connection, on %s', (backe
   });
 
   const watchOf = (address: string) =>
-    wallet.listPage({ guildId, limit: 1_000, offset: 0 }).then(({ watches }) => watches.find((w) => w.address === address));
+    wallet.listPage({ guildId, limit: 1_000, offset: 0 }).then(({ watches }) => watches.find((w) => w.kind === undefined && w.address === address));
 
   for (const when of ['fail before commit', 'fail after commit'] as const) {
     it(`tracks, and says so, when the store's connection is lost (${when.replace('fail ', '')})`, async () => {

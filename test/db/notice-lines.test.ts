@@ -5,7 +5,7 @@ import type { ChainTx } from '../../src/chain/provider.js';
 import { guildSettings, type NoticeLine, notices, walletAddresses, wallets } from '../../src/db/schema.js';
 import { noticeLines } from '../../src/sync/notice-lines.js';
 import { BURST_SIZE } from '../../src/sync/notice-writer.js';
-import { type ApplyHistory, applyInTransaction, createApplyHistory } from '../../src/wallet/apply-history.js';
+import { type ApplyHistories, type ApplyHistory, createApplyHistories, createApplyHistory } from '../../src/wallet/apply-history.js';
 import { historyFixtures, historyOf } from '../support/histories.js';
 import { createTestDatabase, testBackends } from '../support/database.js';
 
@@ -17,6 +17,7 @@ import { createTestDatabase, testBackends } from '../support/database.js';
 describe.each(testBackends())('notice lines on %s', (backend) => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
   let apply: ApplyHistory;
+  let applyTogether: ApplyHistories;
   let guilds = 0;
   const { now, tick, next, fresh, tx } = historyFixtures('notice-lines', { start: '2026-11-30T12:00:00Z', fee: 500n });
   const HEIGHT = 880_000;
@@ -30,6 +31,7 @@ describe.each(testBackends())('notice lines on %s', (backend) => {
   });
   beforeEach(() => {
     apply = createApplyHistory({ db: database.db, logger: pino({ level: 'silent' }) });
+    applyTogether = createApplyHistories({ db: database.db, logger: pino({ level: 'silent' }) });
   });
 
   async function server(opts: { threshold?: bigint; channel?: boolean } = {}) {
@@ -51,11 +53,7 @@ describe.each(testBackends())('notice lines on %s', (backend) => {
   const track = (guild: { guildId: string }, address: string, txs: ChainTx[], label: string | null = null) =>
     apply(historyOf(address, txs), { at: tick(), watch: { guildId: guild.guildId, label, addedBy: USER } });
   /** Several addresses applied in one database transaction, as a wallet's moved addresses are. */
-  const storeTogether = (histories: [string, ChainTx[]][]) =>
-    database.db.transaction(async (t) => {
-      const at = tick();
-      for (const [address, txs] of histories) await applyInTransaction(t, historyOf(address, txs), { at });
-    });
+  const storeTogether = (histories: [string, ChainTx[]][]) => applyTogether(histories.map(([address, txs]) => ({ history: historyOf(address, txs) })), { at: tick() });
 
   /** A server that never set a channel: it stores addresses for wallets without hearing of them. */
   let scanner: { guildId: string };

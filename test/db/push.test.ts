@@ -11,7 +11,8 @@ import { createPushSupervisor, type PushSupervisor } from '../../src/sync/push.j
 import { deferTicksToPush } from '../../src/sync/push-lease.js';
 import { type ScheduledJob, scheduleJob } from '../../src/sync/scheduler.js';
 import { createSync } from '../../src/sync/sync.js';
-import { createWalletService } from '../../src/wallet/service.js';
+import { deriveRange, parseWallet } from '../../src/chain/descriptor/index.js';
+import { createWalletService, type WalletService } from '../../src/wallet/service.js';
 import { type BlockchainInfoFake, FakeChain, startBlockchainInfoFake } from '../fakes/chain/index.js';
 import { type ElectrumFake, startElectrumFake } from '../fakes/chain/electrum.js';
 import { fakeTlsCert, fakeTlsKey } from '../fakes/chain/electrum-tls.js';
@@ -169,5 +170,35 @@ describe.each(testBackends())('push supervisors on one database (%s)', (backend)
     await expect.poll(() => inB.runs.count, takeover).toBeGreaterThanOrEqual(2);
     chain.fund(address, 5_000n);
     await expect.poll(() => storedBalance(address), SOON).toBe(8_000n);
+  });
+
+  it("stores the statuses of one wallet's addresses that change together in one apply: a payment out and its change back", async () => {
+    for (const s of started.splice(0)) await s.stop();
+    // BIP-84's account 0: its first receive and change addresses.
+    const zpub = parseWallet('zpub6rFR7y4Q2AijBEqTUquhVz398htDFrtymD9xYYfG1m4wAcvPhXNfE3EfH1r1ADqtfSdVCToUG868RvUUkgDKf31mGDtKsAYz2oz2AGutZYs', 'mainnet');
+    const [receive] = deriveRange(zpub, 0, 0, 1);
+    const [change] = deriveRange(zpub, 1, 0, 1);
+    const { service, watchesChanged } = wallet();
+    const together: string[][] = [];
+    const recording: WalletService = {
+      ...service,
+      applyPushedMany: (pushed, tip) => (together.push(pushed.map((p) => p.history.balance.address).sort()), service.applyPushedMany(pushed, tip)),
+    };
+    const coordinator = createLeaseCoordinator({ db: database.db, owner: `W-${backend}` });
+    const push = createPushSupervisor({ servers: [parseElectrumServer(electrum.url)], tlsInsecure: false, wallet: recording, network: 'mainnet', logger, coordinator, watchesChanged, leaseMs: LEASE_MS });
+    started.push(push);
+    push.start();
+    await expect.poll(() => push.status()?.server, SOON).toBeDefined();
+    chain.fund(receive!, 100_000n);
+    chain.mine();
+    await service.track({ guildId: `wallet-${backend}`, userId: 'u', address: zpub.descriptor, gap: 2 });
+    const statuses = () => database.db.select({ address: addresses.address, status: addresses.electrumStatus }).from(addresses);
+    await expect.poll(async () => (await statuses()).every((row) => push.isCurrent(row.address, row.status)), SOON).toBe(true);
+    together.length = 0;
+
+    chain.addTx({ inputs: [{ address: receive!, value: 100_000n }], outputs: [{ address: testAddress(`payee-${backend}`), value: 60_000n }, { address: change!, value: 39_000n }] });
+    await expect.poll(() => storedBalance(change!), SOON).toBe(39_000n);
+    expect(together).toEqual([[receive!, change!].sort()]);
+    expect(await storedBalance(receive!)).toBe(0n);
   });
 });

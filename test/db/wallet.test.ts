@@ -146,11 +146,11 @@ describe.each(testBackends())('wallet on %s', (backend) => {
     it("resolves a label of this server's, in any case, and never another server's", async () => {
       const address = fresh();
       await wallet.track({ guildId: GUILD_A, userId: USER, address, label: 'Cold storage' });
-      expect(await wallet.resolveAddress({ guildId: GUILD_A, address: ' cold  STORAGE ' })).toBe(address);
-      expect((await rejection(wallet.resolveAddress({ guildId: GUILD_B, address: 'Cold storage' }))).code).toBe('unknown_address');
+      expect(await wallet.resolveWatch({ guildId: GUILD_A, address: ' cold  STORAGE ' })).toEqual({ kind: 'address', address });
+      expect((await rejection(wallet.resolveWatch({ guildId: GUILD_B, address: 'Cold storage' }))).code).toBe('unknown_address');
       // A valid address means itself, tracked or not.
       const other = fresh();
-      expect(await wallet.resolveAddress({ guildId: GUILD_A, address: other.toUpperCase() })).toBe(other);
+      expect(await wallet.resolveWatch({ guildId: GUILD_A, address: other.toUpperCase() })).toEqual({ kind: 'address', address: other });
     });
 
     it('renames a watch, lets it change case, and refuses a label another watch has', async () => {
@@ -177,9 +177,9 @@ describe.each(testBackends())('wallet on %s', (backend) => {
       }
       // Oldest first; the clock stands still here, so the address breaks the tie.
       const page = await wallet.listPage({ guildId: GUILD_A, limit: 2, offset: 2 });
-      expect(page.watches.map((w) => w.address)).toEqual([[...tracked].sort()[2]]);
+      expect(page.watches.map((w) => (w.kind === undefined ? w.address : w.label))).toEqual([[...tracked].sort()[2]]);
       expect(page).toMatchObject({ total: 3, totalBalance: 600n });
-      expect(await wallet.listPage({ guildId: GUILD_B, limit: 2, offset: 0 })).toEqual({ watches: [], total: 0, totalBalance: 0n });
+      expect(await wallet.listPage({ guildId: GUILD_B, limit: 2, offset: 0 })).toEqual({ watches: [], total: 0, totalBalance: 0n, addresses: 0 });
     });
   });
 

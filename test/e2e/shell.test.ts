@@ -133,6 +133,20 @@ describe('npm run shell', () => {
     expect(confirmed).toContain(`  Status: Confirmed in block ${block.height.toLocaleString('en-US')}, `);
   });
 
+  it('tracks a wallet from a descriptor typed with its hardened steps, and shows it by its label', async () => {
+    const zpub = 'zpub6rFR7y4Q2AijBEqTUquhVz398htDFrtymD9xYYfG1m4wAcvPhXNfE3EfH1r1ADqtfSdVCToUG868RvUUkgDKf31mGDtKsAYz2oz2AGutZYs';
+    // BIP-84's first receive address of that key
+    api.chain.fund('bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyu', 7_000n);
+    api.chain.mine();
+    const tracked = await type(shell, `/track wpkh([73c5da0a/84'/0'/0']${zpub}/<0;1>/*) label:savings gap:2`);
+    expect(tracked).toContain('Now tracking a wallet\n');
+    expect(tracked).toContain('  savings — wallet wpkh(xpub6Cat…PW6V)\n');
+    expect(tracked).toContain('  Addresses: 5 scanned, 1 used · gap 2\n');
+    expect(tracked).toMatch(/ {2}Checksum #[a-z0-9]{8} — keep it with the descriptor\n/);
+    expect(await type(shell, '/balance savings')).toMatch(/^savings\n {2}wallet wpkh\(xpub6Cat…PW6V\)\n {2}0\.00007000 BTC\n/);
+    expect(await type(shell, '/addresses')).toContain('savings — wallet wpkh(xpub6Cat…PW6V)');
+  });
+
   it('exits cleanly on exit, having logged no error', async () => {
     shell.send('exit');
     expect(await shell.exited).toBe(0);

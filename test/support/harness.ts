@@ -151,9 +151,9 @@ export function visibleText(message: FakeMessage): string {
 
 const EPHEMERAL = 64;
 
-/** A progress report of a long command (/track of a long history, a wait for a rate-limited service), not its answer. */
+/** A progress report of a long command (/track of a long history or of a wallet, a wait for a rate-limited service), not its answer. */
 export const isProgress = (message: FakeMessage) =>
-  /fetched [\d,]+ of [\d,]+ transactions|^Waiting for .+, about .+…/m.test(visibleText(message));
+  /fetched [\d,]+ of [\d,]+ transactions|^Scanned [\d,]+ address(?:es)?, [\d,]+ used|^Waiting for .+, about .+…/m.test(visibleText(message));
 
 /** The reply once the command is done: the first version of it that is not a progress report. */
 export async function finalReply(interaction: FakeInteraction): Promise<FakeMessage> {

@@ -25,7 +25,7 @@ const request: Omit<CommandRequest, 'progress'> = {
   guildId: 'g',
   userId: 'u',
   memberPermissions: 0n,
-  options: { string: () => null, boolean: () => null, channel: () => null, subcommand: () => null },
+  options: { string: () => null, boolean: () => null, integer: () => null, channel: () => null, subcommand: () => null },
   page: 0,
 };
 

@@ -56,6 +56,24 @@ describe('the shell line parser', () => {
     expect(values('/track "label:x"')).toEqual({ address: 'label:x' });
   });
 
+  it("takes a descriptor's hardened steps as they are: a quote opens only where a value starts", () => {
+    const descriptor = "wpkh([d34db33f/84'/0'/0']xpub6/<0;1>/*)";
+    expect(values(`/balance ${descriptor}`)).toEqual({ address: descriptor });
+    expect(values(`/balance address:"${descriptor}"`)).toEqual({ address: descriptor });
+  });
+
+  it('keeps an integer option within its range, as Discord does', () => {
+    const gap: Command = {
+      definition: { name: 'gap', description: 'g', options: [{ type: T.Integer, name: 'gap', description: 'g', min_value: 1, max_value: 1000 }] },
+      defer: false,
+      execute,
+    };
+    const options = commandOptions(parseCommand(tokenize('/gap gap:20'), [gap]));
+    expect(options.integer('gap')).toBe(20);
+    expect(() => parseCommand(tokenize('/gap gap:0'), [gap])).toThrow('gap is from 1 to 1000, not 0.');
+    expect(() => parseCommand(tokenize('/gap gap:1001'), [gap])).toThrow('gap is from 1 to 1000, not 1001.');
+  });
+
   it('types booleans and channels as the definition says', () => {
     expect(values('/balance cold fresh:TRUE')).toEqual({ address: 'cold', fresh: true });
     expect(values('/balance cold false')).toEqual({ address: 'cold', fresh: false });

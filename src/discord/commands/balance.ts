@@ -1,6 +1,7 @@
 import { ApplicationCommandOptionType, InteractionContextType } from 'discord.js';
 import { addressOption, checkAddressOption, type Command, required, suggestWatchedAddresses } from '../command.js';
 import { renderBalance, renderWaiting } from '../render/embeds.js';
+import { renderWalletBalance } from '../render/wallets.js';
 
 export const balance: Command = {
   definition: {
@@ -8,7 +9,7 @@ export const balance: Command = {
     description: 'Balance of a Bitcoin address',
     contexts: [InteractionContextType.Guild],
     options: [
-      addressOption('Any Bitcoin address, or the label of a tracked one'),
+      addressOption('Any Bitcoin address, or the label of a tracked one or of a wallet'),
       { type: ApplicationCommandOptionType.Boolean, name: 'fresh', description: 'Ask the network now instead of the stored figure' },
     ],
   },
@@ -21,7 +22,7 @@ export const balance: Command = {
       fresh: options.boolean('fresh') ?? false,
       onWait: (provider, waitMs) => progress({ embeds: [renderWaiting({ provider, waitMs })] }),
     });
-    return { embeds: [renderBalance(view, links, providerName())] };
+    return { embeds: [view.kind === 'wallet' ? renderWalletBalance(view, providerName()) : renderBalance(view, links, providerName())] };
   },
   autocomplete: suggestWatchedAddresses,
 };

@@ -8,7 +8,7 @@ export const label: Command = {
     description: 'Give a tracked address a new label',
     contexts: [InteractionContextType.Guild],
     options: [
-      addressOption('A tracked address, or its current label'),
+      addressOption('A tracked address, or its current label or a wallet\'s'),
       { type: ApplicationCommandOptionType.String, name: 'label', description: 'The new label, e.g. cold storage', required: true, max_length: 64 },
     ],
   },

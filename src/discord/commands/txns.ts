@@ -1,6 +1,7 @@
 import { ApplicationCommandOptionType, InteractionContextType } from 'discord.js';
 import { addressOption, checkAddressOption, type Command, loadPage, required, suggestWatchedAddresses } from '../command.js';
 import { renderTxns, renderWaiting } from '../render/embeds.js';
+import { renderWalletTxns } from '../render/wallets.js';
 
 export const txns: Command = {
   definition: {
@@ -8,7 +9,7 @@ export const txns: Command = {
     description: 'Transactions of a Bitcoin address, newest first',
     contexts: [InteractionContextType.Guild],
     options: [
-      addressOption('Any Bitcoin address, or the label of a tracked one'),
+      addressOption('Any Bitcoin address, or the label of a tracked one or of a wallet'),
       { type: ApplicationCommandOptionType.Boolean, name: 'fresh', description: 'Ask the network now instead of the stored list' },
     ],
   },
@@ -24,7 +25,8 @@ export const txns: Command = {
       (offset, limit) => wallet.txns({ guildId, address, fresh, offset, limit, onWait }),
       (v) => v.listed,
     );
-    return { embeds: [renderTxns(view, links, providerName(), page)], page };
+    const embed = view.kind === 'wallet' ? renderWalletTxns(view, links, providerName(), page) : renderTxns(view, links, providerName(), page);
+    return { embeds: [embed], page };
   },
   autocomplete: suggestWatchedAddresses,
 };

@@ -7,7 +7,7 @@ export const untrack: Command = {
     name: 'untrack',
     description: 'Stop tracking a Bitcoin address in this server',
     contexts: [InteractionContextType.Guild],
-    options: [addressOption('A tracked address, or its label')],
+    options: [addressOption('A tracked address, or its label or a wallet\'s')],
   },
   verifyWith: 'addresses',
   defer: false,

@@ -1,6 +1,7 @@
 import type { APIEmbed } from 'discord.js';
 import { formatWait } from '../../errors.js';
-import type { BalanceView, TxnsView } from '../../wallet/service.js';
+import type { StoredTx } from '../../wallet/repository.js';
+import type { BalanceView, TxnsView, Untracked, Renamed } from '../../wallet/service.js';
 import { btc, escapeMarkdown, type ExplorerLinks, relativeTime, shortAddress, shortTxid, signedBtc } from './format.js';
 
 export const COLOURS = {
@@ -17,7 +18,7 @@ const DESCRIPTION_BUDGET = 3_900;
 const title = (address: string, label: string | null) =>
   label ? `${escapeMarkdown(label)} — ${address}` : address;
 
-const sourceFooter = (source: 'stored' | 'live', provider: string) =>
+export const sourceFooter = (source: 'stored' | 'live', provider: string) =>
   source === 'live' ? `Live from ${provider}` : 'Stored data · use fresh:true to ask the network now';
 
 /** Where a paged reply is: "page 2 of 14"; `asked` when the page asked for is past the end (0-based). */
@@ -26,7 +27,7 @@ export interface PagePosition {
   count: number;
   asked?: number;
 }
-function position(page: PagePosition | undefined): string[] {
+export function position(page: PagePosition | undefined): string[] {
   if (!page) return [];
   if (page.asked !== undefined) {
     const shown = page.count > 1 ? `showing the last page, ${page.index + 1} of ${page.count}` : 'showing the only page';
@@ -59,11 +60,12 @@ export function renderTracked(
   };
 }
 
-export function renderUntracked(result: { address: string; label: string | null }): APIEmbed {
+export function renderUntracked(result: Untracked): APIEmbed {
+  const what = result.kind === 'wallet' ? `**${escapeMarkdown(result.label)}** — wallet \`${result.short}\`` : `**${title(result.address, result.label)}**`;
   return {
     color: COLOURS.removed,
     title: 'No longer tracking',
-    description: `**${title(result.address, result.label)}** was removed from this server's list.`,
+    description: `${what} was removed from this server's list.`,
   };
 }
 
@@ -83,16 +85,22 @@ export function renderBalance(view: BalanceView, links: ExplorerLinks, provider:
   };
 }
 
-export function renderTxns(view: TxnsView, links: ExplorerLinks, provider: string, page?: PagePosition): APIEmbed {
+/** One line per transaction, as many as the description has room for. */
+export function txLines(txs: readonly StoredTx[], links: ExplorerLinks): string[] {
   const lines: string[] = [];
   let used = 0;
-  for (const tx of view.txs) {
+  for (const tx of txs) {
     const when = tx.blockHeight === null ? 'unconfirmed' : `${relativeTime(tx.time)} · block ${tx.blockHeight}`;
     const line = `${direction(tx.net)} [\`${shortTxid(tx.txid)}\`](${links.tx(tx.txid)}) · ${when} · **${signedBtc(tx.net)}**`;
     if (used + line.length + 1 > DESCRIPTION_BUDGET) break;
     lines.push(line);
     used += line.length + 1;
   }
+  return lines;
+}
+
+export function renderTxns(view: TxnsView, links: ExplorerLinks, provider: string, page?: PagePosition): APIEmbed {
+  const lines = txLines(view.txs, links);
   const header = `\`${view.address}\`${view.source === 'stored' ? ` · updated ${relativeTime(view.asOf)}` : ''}`;
   const body = lines.length ? lines.join('\n') : 'No transactions yet.';
   const count =
@@ -109,16 +117,33 @@ export function renderTxns(view: TxnsView, links: ExplorerLinks, provider: strin
   };
 }
 
-export interface WatchLine {
-  address: string;
-  label: string | null;
-  balance: bigint;
-  /** when satbell last checked it, whether or not it changed */
-  balanceUpdatedAt: Date;
+export type WatchLine =
+  | {
+      kind?: undefined;
+      address: string;
+      label: string | null;
+      balance: bigint;
+      /** when satbell last checked it, whether or not it changed */
+      balanceUpdatedAt: Date;
+    }
+  | { kind: 'wallet'; label: string; short: string; balance: bigint; used: number; watched: number; balanceUpdatedAt: Date };
+
+/** A watch's lines in /addresses: a wallet is one row, with how many of its addresses are used. */
+function watchLine(w: WatchLine, links: ExplorerLinks): string {
+  if (w.kind === 'wallet') {
+    const used = `${w.used.toLocaleString('en-US')} of ${plural(w.watched, 'address', 'addresses')} used`;
+    return `**${escapeMarkdown(w.label)}** — wallet \`${w.short}\`\n${btc(w.balance)} · ${used} · updated ${relativeTime(w.balanceUpdatedAt)}`;
+  }
+  const name = w.label ? `**${escapeMarkdown(w.label)}** — ` : '';
+  return `${name}[\`${shortAddress(w.address)}\`](${links.address(w.address)})\n${btc(w.balance)} · updated ${relativeTime(w.balanceUpdatedAt)}`;
 }
 
+/**
+ * `total`: rows (a wallet is one); `addresses`: the distinct addresses they watch, when a wallet
+ * makes that a different number.
+ */
 export function renderAddresses(
-  list: { watches: WatchLine[]; total: number; totalBalance: bigint },
+  list: { watches: WatchLine[]; total: number; totalBalance: bigint; addresses?: number },
   links: ExplorerLinks,
   page?: PagePosition,
 ): APIEmbed {
@@ -132,8 +157,7 @@ export function renderAddresses(
   const lines: string[] = [];
   let used = 0;
   for (const w of list.watches) {
-    const name = w.label ? `**${escapeMarkdown(w.label)}** — ` : '';
-    const line = `${name}[\`${shortAddress(w.address)}\`](${links.address(w.address)})\n${btc(w.balance)} · updated ${relativeTime(w.balanceUpdatedAt)}`;
+    const line = watchLine(w, links);
     if (used + line.length + 2 > DESCRIPTION_BUDGET) break;
     lines.push(line);
     used += line.length + 2;
@@ -143,8 +167,14 @@ export function renderAddresses(
     color: COLOURS.neutral,
     title: 'Tracked addresses',
     description: lines.join('\n\n') + (more ? `\n\n…and ${more} more` : ''),
-    footer: { text: [plural(list.total, 'address', 'addresses'), `total ${btc(list.totalBalance)}`, ...position(page)].join(' · ') },
+    footer: { text: [watchCount(list), `total ${btc(list.totalBalance)}`, ...position(page)].join(' · ') },
   };
+}
+
+/** "3 addresses", or with wallets "2 watches, 43 addresses". */
+function watchCount({ total, addresses }: { total: number; addresses?: number }): string {
+  if (addresses === undefined || addresses === total) return plural(total, 'address', 'addresses');
+  return `${plural(total, 'watch', 'watches')}, ${plural(addresses, 'address', 'addresses')}`;
 }
 
 /** A wait for a rate-limited data service, as a command in progress says it. */
@@ -153,7 +183,7 @@ export interface ProviderWait {
   waitMs: number;
 }
 
-const waitingLine = ({ provider, waitMs }: ProviderWait) => `Waiting for ${provider}, about ${formatWait(waitMs)}…`;
+export const waitingLine = ({ provider, waitMs }: ProviderWait) => `Waiting for ${provider}, about ${formatWait(waitMs)}…`;
 
 /** What /track shows while a long history is still coming in, and why it pauses when it does. */
 export function renderTrackProgress(address: string, label: string | null, fetched: number, total: number, wait?: ProviderWait): APIEmbed {
@@ -176,12 +206,13 @@ export function renderWaiting(wait: ProviderWait): APIEmbed {
   };
 }
 
-export function renderRenamed(result: { address: string; label: string; previous: string | null }): APIEmbed {
+export function renderRenamed(result: Renamed): APIEmbed {
   const was = result.previous ? `**${escapeMarkdown(result.previous)}**` : 'no label';
+  const what = result.kind === 'wallet' ? `wallet \`${result.short}\`` : `\`${result.address}\``;
   return {
     color: COLOURS.success,
     title: 'Label changed',
-    description: `\`${result.address}\` is now **${escapeMarkdown(result.label)}** (was ${was}).`,
+    description: `${what} is now **${escapeMarkdown(result.label)}** (was ${was}).`,
   };
 }
 

@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { groupByWallet, walletIds } from '../../src/sync/wallet-groups.js';
+
+describe('groupByWallet', () => {
+  it('keeps an address of no wallet on its own, and puts a wallet\'s addresses together in the order they came', () => {
+    expect(
+      groupByWallet([
+        { address: 'a', wallets: [] },
+        { address: 'w1', wallets: ['1'] },
+        { address: 'b', wallets: [] },
+        { address: 'w2', wallets: ['1'] },
+      ]),
+    ).toEqual([['a'], ['w1', 'w2'], ['b']]);
+  });
+
+  it('joins two wallets that share an address, however late the shared one comes', () => {
+    expect(
+      groupByWallet([
+        { address: 'x', wallets: ['2'] },
+        { address: 'y', wallets: ['3'] },
+        { address: 'z', wallets: ['4'] },
+        { address: 'shared', wallets: ['3', '2'] },
+      ]),
+    ).toEqual([['x', 'y', 'shared'], ['z']]);
+  });
+
+  it('reads the stored list of wallet ids', () => {
+    expect(walletIds('')).toEqual([]);
+    expect(walletIds('3,12')).toEqual(['3', '12']);
+  });
+});
