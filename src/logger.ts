@@ -65,6 +65,12 @@ const PATTERNS: [RegExp, string | ((match: string, ...groups: string[]) => strin
   // Postgres URLs through the one redaction the rest of the code uses, then any URL's password.
   [/postgres(?:ql)?:\/\/[^\s"'\\<>]+/g, (url) => redactUrl(url)],
   [/(\/\/[^\s/:"'@\\]+:)[^\s/"'@\\]+@/g, '$1***@'],
+  // Bitcoin keys, whoever put them in a line (a database error quoting its query's parameters,
+  // say): an extended private key or a WIF key is removed, an extended public key, which reveals
+  // every address of a wallet, is shortened as replies show it.
+  [/\b[xyztuvYZUV]prv[1-9A-HJ-NP-Za-km-z]{100,}/g, CENSOR],
+  [/\b[5KLc9][1-9A-HJ-NP-Za-km-z]{50,51}\b/g, CENSOR],
+  [/\b[xyztuvYZUV]pub[1-9A-HJ-NP-Za-km-z]{100,}/g, (key) => `${key.slice(0, 8)}…${key.slice(-4)}`],
   // A field called token or password, however deep in the line.
   [/("(?:token|password|access_token|client_secret)":)"(?:[^"\\]|\\.)*"/gi, `$1"${CENSOR}"`],
 ];

@@ -70,6 +70,9 @@ interface Session {
   polled: Set<string>;
   healthy: boolean;
   tipHeight: number | undefined;
+  /** addresses whose status was pushed since they were subscribed: news, read first */
+  pushed: Set<string>;
+  /** addresses found changed when subscribed (a first start's catch-up can be thousands) */
   waiting: Set<string>;
   running: Set<string>;
   /** wallet addresses whose statuses changed, applied a wallet at a time */
@@ -157,18 +160,30 @@ export function createPushSupervisor(options: PushOptions): PushSupervisor {
     reads.forEach((read, i) => (subs[i]!.stored = read.status));
   }
 
-  function catchUp(s: Session, scriptHash: string) {
+  /**
+   * Read and store an address whose status differs from what is stored. A pushed status is a
+   * payment happening now: it goes ahead of the catch-up of addresses found changed when they were
+   * subscribed, which after a long stop can be thousands.
+   */
+  function catchUp(s: Session, scriptHash: string, { pushed = false } = {}) {
     const group = s.subs.get(scriptHash)?.group;
     if (group !== undefined) return s.batches.add(group, scriptHash);
-    s.waiting.add(scriptHash);
+    if (pushed) {
+      s.waiting.delete(scriptHash);
+      s.pushed.add(scriptHash);
+    } else if (!s.pushed.has(scriptHash)) s.waiting.add(scriptHash);
     pump(s);
   }
 
   function pump(s: Session) {
-    for (const scriptHash of s.waiting) {
+    for (const queue of [s.pushed, s.waiting]) pumpFrom(s, queue);
+  }
+
+  function pumpFrom(s: Session, queue: Set<string>) {
+    for (const scriptHash of queue) {
       if (s.running.size >= CONCURRENT_READS || !s.client.open) return;
       if (s.running.has(scriptHash)) continue;
-      s.waiting.delete(scriptHash);
+      queue.delete(scriptHash);
       s.running.add(scriptHash);
       readAndApply(s, scriptHash)
         .catch((err: unknown) => failed(s, err, s.subs.get(scriptHash)?.address ?? scriptHash))
@@ -191,7 +206,7 @@ export function createPushSupervisor(options: PushOptions): PushSupervisor {
     const sub = s.subs.get(note.scriptHash);
     if (!sub) return drop(s, undefined, `pushed a status for ${note.scriptHash}, which was never subscribed`);
     sub.status = note.status;
-    if (sub.status !== sub.stored) catchUp(s, note.scriptHash);
+    if (sub.status !== sub.stored) catchUp(s, note.scriptHash, { pushed: true });
   }
 
   /** Subscribe what is tracked and not yet subscribed, unsubscribe what no server watches any more. */
@@ -261,6 +276,7 @@ export function createPushSupervisor(options: PushOptions): PushSupervisor {
       polled: new Set(),
       healthy: false,
       tipHeight: undefined,
+      pushed: new Set(),
       waiting: new Set(),
       running: new Set(),
       batches: createDebouncedBatches({

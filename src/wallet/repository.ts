@@ -17,7 +17,7 @@ export interface StoredTx {
 
 /** Every query the wallet needs, and nothing that knows about Discord or providers. */
 export function createWalletRepository({ db }: { db: Database }) {
-  return { ...watchReads(db), ...watchWrites(db), ...addressReads(db), ...syncQueries(db), ...blockTimeQueries(db), ...walletQueries(db) };
+  return { ...watchReads(db), ...watchWrites(db), ...addressReads(db), ...addressTxPages(db), ...syncQueries(db), ...blockTimeQueries(db), ...walletQueries(db) };
 }
 
 export type WalletRepository = ReturnType<typeof createWalletRepository>;
@@ -143,6 +143,12 @@ function addressReads(db: Database) {
       await db.update(addresses).set({ electrumStatus: status }).where(eq(addresses.address, address));
     },
 
+  };
+}
+
+/** One address's stored transactions, a page at a time. */
+function addressTxPages(db: Database) {
+  return {
     /** Newest first, unconfirmed first. */
     async listTxs(address: string, { limit, offset = 0 }: { limit: number; offset?: number }) {
       const [rows, [total]] = await Promise.all([

@@ -25,10 +25,11 @@ export interface WalletSummary {
 }
 
 export function walletQueries(db: Database) {
-  return { ...walletReads(db), ...walletWrites(db), ...walletTxQueries(db) };
+  return { ...walletLookups(db), ...walletFigures(db), ...walletWrites(db), ...walletTxQueries(db) };
 }
 
-function walletReads(db: Database) {
+/** Finding a server's wallets. */
+function walletLookups(db: Database) {
   return {
     findWalletByLabel(guildId: string, label: string): Promise<WalletRow | undefined> {
       return db.query.wallets.findFirst({ where: and(eq(wallets.guildId, guildId), sql`lower(${wallets.label}) = lower(${label})`) });
@@ -57,6 +58,12 @@ function walletReads(db: Database) {
       return db.select().from(wallets).where(eq(wallets.guildId, guildId)).orderBy(asc(wallets.createdAt), asc(wallets.id));
     },
 
+  };
+}
+
+/** What is stored of a wallet's addresses, one by one and added up. */
+function walletFigures(db: Database) {
+  return {
     /** Its addresses with what is stored of each, by chain and index. */
     walletAddresses(walletId: bigint) {
       return db

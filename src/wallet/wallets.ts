@@ -41,7 +41,7 @@ export interface WalletTrackInput extends TrackInput {
 }
 
 /** The gap as typed (Discord enforces the range; the shell and others may not). */
-export function checkGap(gap: number | null | undefined): number {
+function checkGap(gap: number | null | undefined): number {
   if (gap == null) return DEFAULT_GAP;
   if (!Number.isInteger(gap) || gap < 1 || gap > MAX_GAP) {
     throw new UserError('invalid_input', words`The ${value('gap')} is a whole number from 1 to ${value(String(MAX_GAP))}.`);

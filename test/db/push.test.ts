@@ -202,3 +202,49 @@ describe.each(testBackends())('push supervisors on one database (%s)', (backend)
     expect(await storedBalance(receive!)).toBe(0n);
   });
 });
+
+describe('a pushed payment during a catch-up', () => {
+  it('is read and stored ahead of the addresses that changed while the bot was away', async () => {
+    const logger = pino({ level: 'silent' });
+    const database = await createTestDatabase('pglite');
+    const chain = new FakeChain();
+    const api = await startBlockchainInfoFake({ chain });
+    const electrum = await startElectrumFake({ chain });
+    const provider = createChainProvider({ providers: ['blockchain-info'], esploraUrl: '', blockchainInfoUrl: api.url, requestsPerSecond: Infinity, logger });
+    const watchesChanged = createNoticeSignal();
+    const service = createWalletService({ db: database.db, provider, logger, watchesChanged });
+    const applied: string[] = [];
+    // Each store takes a while, as it does with thousands of addresses on a small machine.
+    const slow: WalletService = {
+      ...service,
+      applyPushed: async (history, status, tip) => {
+        applied.push(history.balance.address);
+        await new Promise((resolve) => setTimeout(resolve, 40));
+        return service.applyPushed(history, status, tip);
+      },
+    };
+    let push: PushSupervisor | undefined;
+    try {
+      const away = Array.from({ length: 40 }, (_, i) => testAddress(`catch-up-${i}`));
+      const payee = testAddress('catch-up-payee');
+      for (const address of [...away, payee]) await service.track({ guildId: 'catch-up', userId: 'u', address });
+      // Paid while no supervisor ran: each is found changed when subscribed.
+      for (const address of away) chain.fund(address, 1_000n);
+      chain.mine();
+      const coordinator = createLeaseCoordinator({ db: database.db, owner: 'catch-up' });
+      push = createPushSupervisor({ servers: [parseElectrumServer(electrum.url)], tlsInsecure: false, wallet: slow, network: 'mainnet', logger, coordinator, watchesChanged, leaseMs: LEASE_MS });
+      push.start();
+      await expect.poll(() => applied.length, SOON).toBeGreaterThan(0);
+      chain.fund(payee, 5_000n);
+      await expect.poll(() => applied.includes(payee), { timeout: 20_000, interval: 25 }).toBe(true);
+      // Pushed after the catch-up began: it waits for the reads already running, not for the 40.
+      expect(applied.indexOf(payee)).toBeLessThan(away.length / 2);
+      await expect.poll(() => applied.length, { timeout: 20_000, interval: 50 }).toBe(away.length + 1);
+    } finally {
+      await push?.stop();
+      await electrum.close();
+      await api.close();
+      await database.close();
+    }
+  });
+});

@@ -60,6 +60,19 @@ describe('the log scrubber', () => {
     expect(createScrubber([])(line)).toBe('{"a":{"b":{"token":"[redacted]","password":"[redacted]"}}}');
   });
 
+  it("shortens a wallet's extended public key and removes private keys, wherever they appear", () => {
+    const zpub = 'zpub6rFR7y4Q2AijBEqTUquhVz398htDFrtymD9xYYfG1m4wAcvPhXNfE3EfH1r1ADqtfSdVCToUG868RvUUkgDKf31mGDtKsAYz2oz2AGutZYs';
+    const xprv = 'xprv9s21ZrQH143K3QTDL4LXw2F7HEK3wJUD2nW2nRk4stbPy6cq3jPPqjiChkVvvNKmPGJxWUtg6LnF5kejMRNNU3TGtRBeJgk33yuGBxrMPHi';
+    const wif = 'KwDiBf89QgGbjEhKnhXJuH7LrciVrZi3qYjgd9M7rFU73sVHnoWn';
+    const line = JSON.stringify({ err: { message: `Failed query: insert into "wallets" params: 1,wpkh([d34db33f/84'/0'/0']${zpub}/<0;1>/*)#abcdefgh` }, pasted: `${xprv} and ${wif}` });
+    const out = createScrubber([])(line);
+    expect(out).not.toContain(zpub);
+    expect(out).toContain('zpub6rFR…tZYs');
+    expect(out).not.toContain(xprv.slice(4, 40));
+    expect(out).not.toContain(wif);
+    expect(JSON.parse(out).pasted).toBe('[redacted] and [redacted]');
+  });
+
   it('leaves ordinary text, txids and addresses alone', () => {
     const text = 'notice posted {"txid":"b85f8c0f154c9c768573c1ae604c4d42194cf04504830cabcd22d34e3321e159","address":"bc1q8nl2p6t3spj9kp002aqnkrynmj04wtq805xjap"}';
     expect(scrub(text)).toBe(text);
