@@ -210,6 +210,14 @@ describe('whole wallets end to end', () => {
     expect(notices(B).slice(before.b).map(noticeText)[0]).toContain('Incoming +0.00030000 BTC');
   });
 
+  it('names a wallet tracked without a label "wallet N", found by that label in any case', async () => {
+    // legacy-b is the first wallet of server B.
+    const tracked = visibleText(await track(B, { address: `sh(wpkh([${BIP32_V1_M0H.origin}]${BIP32_V1_M0H.xpub}/<0;1>/*))` }));
+    expect(tracked).toContain('**wallet 2** — wallet `sh(wpkh(xpub68Gm…GDnw))`');
+    const balance = visibleText(await h.reply('balance', { address: 'WALLET 2' }, { guildId: B.guildId }));
+    expect(balance).toContain('0 of 40 addresses used · gap 20');
+  });
+
   it('never logs a key whole', () => {
     const logged = JSON.stringify(logs.lines);
     expect(logged).toContain('zpub6rFR…tZYs');
