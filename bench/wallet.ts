@@ -140,8 +140,9 @@ async function measure(
 
 /**
  * History that leaves the wallet watching `addresses`: on each chain the first `addresses/2 − gap`
- * are used (a payment in each, confirmed), and the gap follows them. A few receive coins are spent
- * with change, so that change addresses are used the way a wallet uses them.
+ * are used, and the gap follows them. Each receive address is paid, and the coin spent at once with
+ * its change to the change address of the same index, as a wallet uses its change chain; each pair
+ * is confirmed in a block of its own.
  */
 function buildWallet(chain: IndexedFakeChain, { addresses: total, gap }: Options): void {
   const perChain = total / 2 - gap;
