@@ -96,3 +96,13 @@ export async function startFakes(
     ...(esplora ? { esplora: await start('esplora', esploraRoute(chain)) } : {}),
   };
 }
+
+/** "/balance 2, /rawaddr 1": each path's first segment, counted */
+export function byRoute(paths: readonly string[]): string {
+  const counts = new Map<string, number>();
+  for (const path of paths) {
+    const route = `/${path.split('/')[1] ?? ''}`;
+    counts.set(route, (counts.get(route) ?? 0) + 1);
+  }
+  return [...counts].map(([route, n]) => `${route} ${n}`).join(', ');
+}

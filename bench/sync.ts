@@ -24,10 +24,14 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { cpus } from 'node:os';
 import type { ProviderKind } from '../src/chain/providers/index.js';
 import { testAddress } from '../test/support/addresses.js';
-import { IndexedFakeChain, startFakes, type LimitedFake } from './chain.js';
+import { byRoute, IndexedFakeChain, startFakes, type LimitedFake } from './chain.js';
 import { type SeedAddress, seedFromChain } from './seed.js';
 import type { CycleResult, FromWorker, Setup, ToWorker } from './worker.js';
 import { readFlags } from './flags.js';
+
+const USAGE = `npm run bench -- [--sizes 100,1000,10000] [--latency 50] [--cycles 3] [--baseline-cycles 1] [--rps unlimited]
+  [--change 1] [--history 2] [--arrival confirmed|mempool] [--warmup 0] [--providers blockchain-info,esplora] [--baseline-concurrency 32]
+Each flag has an environment variable too (BENCH_SIZES…), listed at the top of bench/sync.ts.`;
 
 /** the published or reported public limits, requests per second */
 const PUBLIC_RPS: Record<ProviderKind, number> = { 'blockchain-info': 0.1, esplora: 4 };
@@ -49,7 +53,7 @@ interface Options {
 }
 
 function parseOptions(argv: string[]): Options {
-  const flags = readFlags(argv, ['sizes', 'latency', 'cycles', 'baseline-cycles', 'rps', 'change', 'history', 'arrival', 'warmup', 'providers', 'baseline-concurrency']);
+  const flags = readFlags(argv, ['sizes', 'latency', 'cycles', 'baseline-cycles', 'rps', 'change', 'history', 'arrival', 'warmup', 'providers', 'baseline-concurrency'], USAGE);
   const get = (flag: string, env: string, fallback: string) => flags.get(flag) ?? process.env[env] ?? fallback;
   const int = (flag: string, env: string, fallback: string, min: number) => {
     const text = get(flag, env, fallback);
@@ -121,6 +125,8 @@ function startWorker() {
 
 interface Measured {
   calls: number;
+  /** the calls by route, e.g. "/balance 2, /rawaddr 1" */
+  routes: string;
   ms: number;
   rejected: number;
   result: CycleResult;
@@ -169,7 +175,7 @@ async function benchSize(size: number, options: Options, log: (line: string) => 
     fake.requests.length = 0;
     const rejectedBefore = fake.rejected();
     const result = await run();
-    return { calls: fake.requests.length, ms: result.ms, rejected: fake.rejected() - rejectedBefore, result };
+    return { calls: fake.requests.length, routes: byRoute(fake.requests.map((r) => r.path)), ms: result.ms, rejected: fake.rejected() - rejectedBefore, result };
   };
 
   try {
@@ -195,7 +201,7 @@ async function benchSize(size: number, options: Options, log: (line: string) => 
         advance();
         const m = await measure(fake, async () => (await worker.ask({ type: 'cycle' }, 'cycle')).result);
         const r = m.result.report!;
-        log(`  ${size} satbell/${kind} cycle ${c + 1}${c < options.warmup ? ' (warm-up)' : ''}: ${m.calls} calls, ${fmtMs(m.ms)}, refreshed ${r.refreshed}, added ${r.added}, confirmed ${r.confirmed}, failed ${r.failed}${m.rejected ? `, ${m.rejected} answered 429` : ''}`);
+        log(`  ${size} satbell/${kind} cycle ${c + 1}${c < options.warmup ? ' (warm-up)' : ''}: ${m.calls} calls (${m.routes}), ${fmtMs(m.ms)}, refreshed ${r.refreshed}, added ${r.added}, confirmed ${r.confirmed}, failed ${r.failed}${m.rejected ? `, ${m.rejected} answered 429` : ''}`);
         if (c >= options.warmup) cycles.push(m);
       }
       ours.set(kind, { cycles, first, setup: setup!, ...(await worker.exit()) });

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BlockchainInfoFake, startBlockchainInfoFake } from '../fakes/chain/index.js';
 import { testAddress } from '../support/addresses.js';
 import { type ShellProcess, spawnShell } from '../support/process.js';
+import { type } from '../support/shell-typing.js';
 
 const cleanups: (() => Promise<unknown> | void)[] = [];
 afterAll(async () => {
@@ -28,24 +29,6 @@ function start(api: BlockchainInfoFake, env: Record<string, string> = {}): Shell
     return shell.exited;
   });
   return shell;
-}
-
-/**
- * Type `line` and return what the shell printed for it. Lines run one after another, and piped
- * input is echoed after the prompt: the echo of a comment typed next marks the end of the reply.
- */
-let marks = 0;
-async function type(shell: ShellProcess, line: string): Promise<string> {
-  const from = shell.stdout().length;
-  const end = `satbell> # end of reply ${++marks}\n`;
-  shell.send(line);
-  shell.send(end.slice('satbell> '.length, -1));
-  await expect
-    .poll(() => (shell.child.exitCode !== null ? `exited: ${shell.output()}` : shell.stdout().includes(end, from)), { timeout: 20_000 })
-    .toBe(true);
-  const text = shell.stdout().slice(from, shell.stdout().indexOf(end, from));
-  expect(text.startsWith(`satbell> ${line}\n`)).toBe(true);
-  return text.slice(`satbell> ${line}\n`.length);
 }
 
 describe('npm run shell', () => {
