@@ -14,8 +14,8 @@
  *   --latency 50               BENCH_LATENCY_MS      delay of every HTTP fake answer, ms (Electrum: none)
  *   --statuses stored          BENCH_PUSH_STATUSES   stored: a bot that already ran with push;
  *                                                    none: its first start with push, every history read once
- *   --analyze false            BENCH_PUSH_ANALYZE    true: ANALYZE after seeding (PGlite has no autovacuum, and
- *                                                    satbell never analyzes: without it the planner has no statistics)
+ *   --analyze false            BENCH_PUSH_ANALYZE    true: ANALYZE after seeding (PGlite has no autovacuum; satbell
+ *                                                    analyzes at open and every 6 h, before the bench seeds its rows)
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
@@ -264,7 +264,7 @@ function render(results: PushResult[], options: Options, load: string): string {
   out.push(
     '',
     `Settings: ${options.payments} payments per size one after the other, each to another address, then N = ${options.payments} at once, then one block confirming all ${2 * options.payments}; HTTP latency ${options.latencyMs} ms, Electrum on loopback with no added latency; ` +
-      `2 confirmed txs per address, ${options.statuses === 'stored' ? 'statuses stored (a bot that already ran with push)' : 'no status stored (the first start with push)'}; PGlite in memory${options.analyze ? ', ANALYZE after seeding' : ', never analyzed (as satbell runs it)'}; ${cpus().length} CPUs, Node ${process.version}; load average ${load}.`,
+      `2 confirmed txs per address, ${options.statuses === 'stored' ? 'statuses stored (a bot that already ran with push)' : 'no status stored (the first start with push)'}; PGlite in memory${options.analyze ? ', ANALYZE after seeding' : ', not analyzed since seeding (satbell analyzes at open, before the seeding)'}; ${cpus().length} CPUs, Node ${process.version}; load average ${load}.`,
   );
   return out.join('\n');
 }
