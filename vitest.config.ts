@@ -9,7 +9,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: 'forks',
     // As npm start runs the bot: V8's optimising recompile of PGlite's WebAssembly, in threads of
-    // its own, cost more CPU than it saved in files this short (test/db and test/e2e: about 12% less).
+    // its own, cost more CPU than it saved in files this short (test/db and test/e2e: 12% less
+    // without it).
     execArgv: ['--liftoff-only'],
     // A worker runs file after file in one module graph rather than loading discord.js, PGlite and
     // src/ afresh for each (unit tests: 13.5 against 6.8 CPU-s; npm test: 186 against 149). What

@@ -2,8 +2,9 @@
  * `npm run build` (and the first half of `npm start`): src/**\/*.ts transpiled to dist/, one file at
  * a time, for `node dist/main.js`. `--out DIR` writes elsewhere (the test suite builds once per run
  * into a directory of its own, test/support/global-setup.ts); DIR's parent must hold the project's
- * `drizzle/`, `node_modules/` and `package.json`, as the project root does for dist/. No type check here: `npm run typecheck` does that. The compiler
- * options are tsconfig.json's; with `isolatedModules` each file's output is what tsc would emit.
+ * `drizzle/`, `node_modules/` and `package.json`, as the project root does for dist/. No type
+ * check here: `npm run typecheck` does that. The compiler options are tsconfig.json's; with
+ * `isolatedModules` each file's output is what tsc would emit.
  *
  * Why not run src/ through tsx: its loader runs in a thread of its own, a second V8 heap that costs
  * the running bot about 70 MB. Why not tsc itself: it peaks near 450 MB, more than the bot.

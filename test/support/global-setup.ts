@@ -1,7 +1,7 @@
 /**
  * Once per vitest run (vitest.config.ts and vitest.faults.config.ts): migrate one database of each
  * kind, so that every test file clones it instead of migrating from scratch; and transpile src/ as
- * `npm start` does, so that every bot process runs the way npm start runs it (test/support/process.ts).
+ * `npm start` does, so that bot processes run as npm start runs them (test/support/process.ts).
  *
  * - PGlite: a data directory made the way the bot makes one (the template, then the migrations),
  *   dumped as PGlite's tar. test/support/setup-file.ts hands it to src/db/client.ts, and `memory:`
