@@ -2,7 +2,7 @@
  * `npm run bench:memory`: the memory of the real bot, as a person runs it, on each kind of database.
  *
  * Each case starts the real entry point (`npm start`, `node dist/main.js`, or node with tsx as the
- * tests run it) against the loopback fakes of Discord and Blockchain.com, and samples the RSS of the
+ * tests ran it until they ran it built, as npm start does) against the loopback fakes of Discord and Blockchain.com, and samples the RSS of the
  * whole process tree (VmRSS of the process and all its descendants, from /proc) every 25 ms: its
  * peak from spawn until the first sync is done, and its idle level a few seconds later. Markdown
  * goes to stdout, progress to stderr.

@@ -1,18 +1,23 @@
 /**
  * `npm run build` (and the first half of `npm start`): src/**\/*.ts transpiled to dist/, one file at
- * a time, for `node dist/main.js`. No type check here: `npm run typecheck` does that. The compiler
- * options are tsconfig.json's; with `isolatedModules` each file's output is what tsc would emit.
+ * a time, for `node dist/main.js`. `--out DIR` writes elsewhere (the test suite builds once per run
+ * into a directory of its own, test/support/global-setup.ts); DIR's parent must hold the project's
+ * `drizzle/`, `node_modules/` and `package.json`, as the project root does for dist/. No type
+ * check here: `npm run typecheck` does that. The compiler options are tsconfig.json's; with
+ * `isolatedModules` each file's output is what tsc would emit.
  *
  * Why not run src/ through tsx: its loader runs in a thread of its own, a second V8 heap that costs
  * the running bot about 70 MB. Why not tsc itself: it peaks near 450 MB, more than the bot.
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import ts from 'typescript';
 
+const { values: flags } = parseArgs({ options: { quiet: { type: 'boolean' }, out: { type: 'string' } }, strict: true });
 const root = resolve(import.meta.dirname, '..');
 const src = join(root, 'src');
-const out = join(root, 'dist');
+const out = flags.out ? resolve(flags.out) : join(root, 'dist');
 
 const config = ts.getParsedCommandLineOfConfigFile(join(root, 'tsconfig.json'), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: (d) => fail(d) });
 if (!config) process.exit(1);
@@ -41,4 +46,4 @@ for (const file of readdirSync(src, { recursive: true })) {
   writeFileSync(`${to}.map`, sourceMapText);
   count += 1;
 }
-if (!process.argv.includes('--quiet')) console.error(`built ${count} files into dist/`);
+if (!flags.quiet) console.error(`built ${count} files into ${relative(process.cwd(), out) || '.'}/`);

@@ -1,6 +1,7 @@
 /**
  * Once per vitest run (vitest.config.ts and vitest.faults.config.ts): migrate one database of each
- * kind, so that every test file clones it instead of migrating from scratch.
+ * kind, so that every test file clones it instead of migrating from scratch; and transpile src/ as
+ * `npm start` does, so that bot processes run as npm start runs them (test/support/process.ts).
  *
  * - PGlite: a data directory made the way the bot makes one (the template, then the migrations),
  *   dumped as PGlite's tar. test/support/setup-file.ts hands it to src/db/client.ts, and `memory:`
@@ -10,10 +11,15 @@
  *   (`CREATE DATABASE … TEMPLATE …`).
  *
  * Migrations still run whenever a database is opened: on a clone they find nothing to do.
+ *
+ * - The build: scripts/build.mjs into the run's own directory rather than dist/, which
+ *   test/e2e/start.test.ts's `npm start` deletes and rebuilds while other files' bots run.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { PGlite } from '@electric-sql/pglite';
 import postgres from 'postgres';
 import type { TestProject } from 'vitest/node';
@@ -26,6 +32,8 @@ declare module 'vitest' {
     pgliteSnapshot: string;
     /** the migrated database on TEST_DATABASE_URL's server that test databases are created from */
     postgresTemplate: string | undefined;
+    /** src/ transpiled by scripts/build.mjs for this run: what dist/ is to `npm start` */
+    builtSrc: string;
   }
 }
 
@@ -37,14 +45,16 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await template?.drop();
     rmSync(dir, { recursive: true, force: true });
   };
-  // Both are waited for, even when one fails, so that teardown knows what there is to drop.
-  const made = Promise.allSettled([pgliteSnapshot(dir), server ? postgresTemplate(server).then((t) => (template = t)) : undefined]);
+  // All are waited for, even when one fails, so that teardown knows what there is to drop.
+  const made = Promise.allSettled([pgliteSnapshot(dir), server ? postgresTemplate(server).then((t) => (template = t)) : undefined, build(dir)]);
   try {
-    const [snapshot, templated] = await withinLimit(made);
+    const [snapshot, templated, built] = await withinLimit(made);
     if (templated.status === 'rejected') throw templated.reason;
     if (snapshot.status === 'rejected') throw snapshot.reason;
+    if (built.status === 'rejected') throw built.reason;
     project.provide('pgliteSnapshot', snapshot.value);
     project.provide('postgresTemplate', template?.name);
+    project.provide('builtSrc', built.value);
     return teardown;
   } catch (err) {
     await teardown();
@@ -66,6 +76,24 @@ async function withinLimit<T>(work: Promise<T>, ms = 120_000): Promise<T> {
   } finally {
     clearTimeout(timer);
   }
+}
+
+const root = resolve(import.meta.dirname, '../..');
+
+/**
+ * `npm run build` into `<dir>/build/dist`. The built files find the project's migrations, packages
+ * and package.json (`"type": "module"`) one and two levels up, as dist/ does: links to the
+ * project's stand there. Returns the dist directory.
+ */
+async function build(dir: string): Promise<string> {
+  const home = join(dir, 'build');
+  // Readable by all: some bot processes run as nobody (test/e2e/first-start.test.ts).
+  chmodSync(dir, 0o755);
+  mkdirSync(home);
+  for (const name of ['drizzle', 'node_modules', 'package.json']) symlinkSync(join(root, name), join(home, name));
+  const out = join(home, 'dist');
+  await promisify(execFile)(process.execPath, [join(root, 'scripts/build.mjs'), '--quiet', '--out', out]);
+  return out;
 }
 
 async function pgliteSnapshot(dir: string): Promise<string> {

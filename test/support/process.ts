@@ -1,9 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
-
-const root = resolve(import.meta.dirname, '../..');
-const tsx = pathToFileURL(resolve(root, 'node_modules/tsx/dist/loader.mjs')).href;
+import { join } from 'node:path';
+import { inject } from 'vitest';
 
 export interface BotProcess {
   child: ChildProcess;
@@ -27,9 +24,17 @@ export interface RunAs {
   gid?: number;
 }
 
-/** Run `entry` as npm's scripts do (tsx), in `cwd`, with only the given environment (and PATH). */
+/**
+ * Run `entry` (a file of src/, built) as `npm start` runs the bot: `node --liftoff-only
+ * --enable-source-maps dist/main.js`, on the run's build of src/ (test/support/global-setup.ts), in
+ * `cwd`, with only the given environment (and PATH). The shell and deploy-commands run the same
+ * way, though their npm scripts use tsx: tsx's loader thread and V8's optimising recompile of
+ * PGlite's WebAssembly more than doubled the CPU each process took to start (3.0 s against 1.35 s
+ * to ready), and the code is the same. test/e2e/start.test.ts runs `npm start` itself.
+ */
 function spawnEntry(entry: string, env: Record<string, string>, cwd: string, stdin: 'ignore' | 'pipe', as: RunAs = {}) {
-  const child = spawn(process.execPath, ['--import', tsx, resolve(root, entry)], {
+  const built = join(inject('builtSrc'), entry.replace(/^src\//, '').replace(/\.ts$/, '.js'));
+  const child = spawn(process.execPath, ['--liftoff-only', '--enable-source-maps', built], {
     cwd,
     ...as,
     // Only the fake provider, unpaced, unless a test says otherwise.
@@ -51,13 +56,13 @@ export function spawnBot(env: Record<string, string>, cwd: string, as?: RunAs): 
   return { child, output, stdout, stderr, exited };
 }
 
-/** Run src/shell/main.ts as `npm run shell` does, with commands typed through a pipe. */
+/** Run src/shell/main.ts, as `npm run shell` does but built (see spawnEntry), with commands typed through a pipe. */
 export function spawnShell(env: Record<string, string>, cwd: string, as?: RunAs): ShellProcess {
   const shell = spawnEntry('src/shell/main.ts', env, cwd, 'pipe', as);
   return { ...shell, send: (line) => void shell.child.stdin!.write(`${line}\n`) };
 }
 
-/** Run src/deploy-commands.ts as `npm run deploy-commands` does. */
+/** Run src/deploy-commands.ts, as `npm run deploy-commands` does but built (see spawnEntry). */
 export function spawnDeployCommands(env: Record<string, string>, cwd: string): BotProcess {
   const { child, output, stdout, stderr, exited } = spawnEntry('src/deploy-commands.ts', env, cwd, 'ignore');
   return { child, output, stdout, stderr, exited };
