@@ -3,7 +3,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { deriveRange, parseWallet } from '../../src/chain/descriptor/index.js';
 import { createBlockchainInfoProvider } from '../../src/chain/providers/blockchain-info.js';
-import { addresses, guildSettings, notices, walletAddresses, wallets } from '../../src/db/schema.js';
+import { addresses, guildSettings, notices, walletAddresses, wallets, watches as watchesTable } from '../../src/db/schema.js';
 import { UserError } from '../../src/errors.js';
 import { createSync } from '../../src/sync/sync.js';
 import { createNoticeSignal } from '../../src/sync/notice-signal.js';
@@ -186,6 +186,34 @@ describe.each(testBackends())('whole wallets on %s', (backend) => {
       expect((await rejection(wallet.rename({ guildId: guild, address: 'savings', label: 'COLD' }))).code).toBe('label_taken');
       expect(await wallet.rename({ guildId: guild, address: 'savings', label: 'Rainy day' })).toEqual({ kind: 'wallet', label: 'Rainy day', previous: 'Savings', short: 'zpub6rFR…tZYs' });
       expect((await wallet.balance({ guildId: guild, address: 'rainy DAY' })).kind).toBe('wallet');
+    });
+
+    it('gives a label to one of two tracks typed at the same instant, a wallet and an address', async () => {
+      // Both pass the label check before either has stored anything: the database decides.
+      const both = await Promise.allSettled([
+        track({ label: 'Race', gap: 2 }),
+        wallet.track({ guildId: guild, userId: USER, address: outsider(), label: 'race' }),
+      ]);
+      expect(both.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      const lost = both.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+      expect((lost.reason as UserError).code).toBe('label_taken');
+    });
+
+    it('refuses, in the database itself, a label that the other kind of watch has', async () => {
+      const at = new Date(now);
+      const address = outsider();
+      await wallet.track({ guildId: guild, userId: USER, address });
+      await database.db.insert(wallets).values({ guildId: guild, descriptor: 'stored-elsewhere', label: 'Held', gap: 1, addedBy: USER, createdAt: at });
+      const code = (err: unknown) => ((err as { cause?: { code?: string } }).cause?.code ?? (err as { code?: string }).code);
+      const asWatch = await database.db.update(watchesTable).set({ label: 'HELD' }).where(eq(watchesTable.address, address)).then(() => undefined, (e: unknown) => e);
+      expect(code(asWatch)).toBe('23505');
+      await database.db.update(watchesTable).set({ label: 'Mine' }).where(eq(watchesTable.address, address));
+      const asWallet = await database.db.insert(wallets).values({ guildId: guild, descriptor: 'another', label: 'mine', gap: 1, addedBy: USER, createdAt: at }).then(() => undefined, (e: unknown) => e);
+      expect(code(asWallet)).toBe('23505');
+      // Another server's labels are its own.
+      await database.db.insert(wallets).values({ guildId: other, descriptor: 'another', label: 'mine', gap: 1, addedBy: USER, createdAt: at });
+      await database.db.delete(wallets).where(eq(wallets.descriptor, 'stored-elsewhere'));
+      await database.db.delete(wallets).where(eq(wallets.descriptor, 'another'));
     });
 
     it('refuses a gap out of range and a private key, before any call', async () => {
