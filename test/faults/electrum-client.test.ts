@@ -17,8 +17,10 @@ import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import { bech32, bech32m, createBase58check } from '@scure/base';
 import { sha256 } from '@noble/hashes/sha2.js';
+import { HDKey } from '@scure/bip32';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { isValidAddress } from '../../src/chain/address.js';
+import { deriveRange, parseWallet } from '../../src/chain/descriptor/index.js';
 import { createElectrumApi, type ElectrumApi } from '../../src/chain/electrum/api.js';
 import { readElectrumHistory } from '../../src/chain/electrum/history.js';
 import { ElectrumClient } from '../../src/chain/electrum/rpc.js';
@@ -68,6 +70,16 @@ const erin = regtest.p2tr('erin');
 /** kind → address, for every address the wallet watches */
 const kinds: [string, string][] = [['P2WPKH', alice], ['P2PKH', bob], ['P2SH', carol], ['P2WSH', dave], ['P2TR', erin]];
 const watched = kinds.map(([, address]) => address);
+
+/** BIP-84's account key, and its SLIP-132 version bytes on the test networks (regtest shares them). */
+const ZPUB = 'zpub6rFR7y4Q2AijBEqTUquhVz398htDFrtymD9xYYfG1m4wAcvPhXNfE3EfH1r1ADqtfSdVCToUG868RvUUkgDKf31mGDtKsAYz2oz2AGutZYs';
+const TEST_VERSIONS = { tpub: 0x043587cf, upub: 0x044a5262, vpub: 0x045f1cf6 } as const;
+/** The same key spelt for the test networks, its prefix naming another script type. */
+function asTestKey(prefix: keyof typeof TEST_VERSIONS): string {
+  const key = HDKey.fromExtendedKey(ZPUB, { public: 0x04b24746, private: 0x04b2430c });
+  const { depth, index, parentFingerprint, chainCode, publicKey } = key;
+  return new HDKey({ versions: { public: TEST_VERSIONS[prefix], private: 0 }, depth, index, parentFingerprint, chainCode: chainCode!, publicKey: publicKey! }).publicExtendedKey;
+}
 
 /** "-0.00031" (BTC, as the Electrum CLI prints amounts) in satoshis */
 function sats(btc: string): bigint {
@@ -189,6 +201,20 @@ describe.skipIf(!installed)(title, () => {
     const real = new Map(listed.map((e) => [e.tx_hash, e.height > 0 ? e.height : null]));
     expect(real).toEqual(heights(ours));
     expect(real).toEqual(heights(theirs));
+  });
+
+  it.each(['vpub', 'upub', 'tpub'] as const)('derives the receive and change addresses of a %s as the Electrum wallet does', async (prefix) => {
+    const key = asTestKey(prefix);
+    const keyWallet = join(dir, `key-${prefix}`);
+    await electrum('restore', key, '-w', keyWallet);
+    await electrum('load_wallet', '-w', keyWallet);
+    const receiving = (await electrum('listaddresses', '--receiving', '-w', keyWallet)) as string[];
+    const change = (await electrum('listaddresses', '--change', '-w', keyWallet)) as string[];
+    expect(receiving.length).toBeGreaterThanOrEqual(20);
+    expect(change.length).toBeGreaterThan(0);
+    const ours = parseWallet(key, 'regtest');
+    expect(deriveRange(ours, 0, 0, receiving.length)).toEqual(receiving);
+    expect(deriveRange(ours, 1, 0, change.length)).toEqual(change);
   });
 
   it('keeps a watch-only wallet of those addresses whose balance, tx values and fees are satbell’s, every confirmed tx verified by its merkle proof', async () => {
