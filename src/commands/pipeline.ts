@@ -30,11 +30,18 @@ export interface PipelineOptions {
   /** Defer whatever has not answered after this long, the checks included; never when unset. */
   acknowledgeAfterMs?: number;
   /**
-   * Give up on a run after this long, saying what is known; it goes on in the background and is
-   * logged. Never when unset: the shell's user sees the progress and can wait as long as it takes.
+   * Give up on a run that has shown no progress for this long, saying what is known; it goes on in
+   * the background and is logged. Each progress starts the wait again, up to `maxRunMs` in all: a
+   * wallet scan or a long history at a paced service's one call in ten seconds is slow, not stuck.
+   * Never when unset: the shell's user sees the progress and can wait as long as it takes.
    */
   timeoutMs?: number;
+  /** with `timeoutMs`: give up after this long however it is getting on; default MAX_RUN_MS */
+  maxRunMs?: number;
 }
+
+/** Discord lets a deferred reply be edited for 15 minutes: the answer must come before that. */
+export const MAX_RUN_MS = 14 * 60_000;
 
 /**
  * The one road of a command through satbell, whatever it was typed in: check, defer when the
@@ -48,11 +55,14 @@ export async function runCommand(
   options: PipelineOptions,
 ): Promise<void> {
   let settled = false;
+  const deadline = createDeadline(command, options);
   const progress = (reply: CommandReply) => {
-    if (!settled) front.progress(reply);
+    if (settled) return;
+    deadline.progressed();
+    front.progress(reply);
   };
   try {
-    const reply = await withDeadlines(command, { ...request, progress }, front, options);
+    const reply = await withDeadlines(command, { ...request, progress }, front, options, deadline);
     settled = true;
     await front.answer(reply);
   } catch (err) {
@@ -76,8 +86,39 @@ export async function reportFailure(err: unknown, front: FrontEnd, log: Logger):
   }
 }
 
-/** check → defer → execute, deferred after `acknowledgeAfterMs` and given up on after `timeoutMs`. */
-async function withDeadlines(command: Command, request: CommandRequest, front: FrontEnd, options: PipelineOptions): Promise<CommandReply> {
+interface Deadline {
+  /** rejects with the timeout's user error once the run is given up on; never without a timeout */
+  readonly expired: Promise<never> | undefined;
+  progressed(): void;
+  clear(): void;
+}
+
+/** `timeoutMs` without progress, `maxRunMs` in all. */
+function createDeadline(command: Command, { timeoutMs, maxRunMs = MAX_RUN_MS }: PipelineOptions): Deadline {
+  if (timeoutMs === undefined) return { expired: undefined, progressed: () => {}, clear: () => {} };
+  let giveUp: () => void = () => {};
+  const expired = new Promise<never>((_, reject) => {
+    giveUp = () => reject(createTimeoutError(command));
+  });
+  // Nobody may be racing it yet when it fires: that is handled where it is raced.
+  expired.catch(() => {});
+  let idle = setTimeout(giveUp, timeoutMs);
+  const cap = setTimeout(giveUp, Math.max(timeoutMs, maxRunMs));
+  return {
+    expired,
+    progressed() {
+      clearTimeout(idle);
+      idle = setTimeout(giveUp, timeoutMs);
+    },
+    clear() {
+      clearTimeout(idle);
+      clearTimeout(cap);
+    },
+  };
+}
+
+/** check → defer → execute, deferred after `acknowledgeAfterMs` and given up on at the deadline. */
+async function withDeadlines(command: Command, request: CommandRequest, front: FrontEnd, options: PipelineOptions, deadline: Deadline): Promise<CommandReply> {
   const { ctx, log, acknowledgeAfterMs, timeoutMs } = options;
   const timers: NodeJS.Timeout[] = [];
   if (acknowledgeAfterMs !== undefined && front.defer) {
@@ -90,9 +131,7 @@ async function withDeadlines(command: Command, request: CommandRequest, front: F
     return command.execute(request, ctx);
   })();
   const racing: Promise<CommandReply>[] = [work];
-  if (timeoutMs !== undefined) {
-    racing.push(new Promise<never>((_, reject) => timers.push(setTimeout(() => reject(createTimeoutError(command)), timeoutMs))));
-  }
+  if (deadline.expired) racing.push(deadline.expired);
   try {
     return await Promise.race(racing);
   } catch (err) {
@@ -106,6 +145,7 @@ async function withDeadlines(command: Command, request: CommandRequest, front: F
     throw err;
   } finally {
     for (const timer of timers) clearTimeout(timer);
+    deadline.clear();
   }
 }
 

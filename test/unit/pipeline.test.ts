@@ -33,7 +33,7 @@ function command(overrides: Partial<Command> & Pick<Command, 'execute'>): Comman
   return { definition: { name: 'untrack', description: 'Stop tracking' }, defer: false, ...overrides };
 }
 
-function pipeline(extra: { acknowledgeAfterMs?: number; timeoutMs?: number } = {}) {
+function pipeline(extra: { acknowledgeAfterMs?: number; timeoutMs?: number; maxRunMs?: number } = {}) {
   const { logger, lines } = createCapturingLogger();
   return { options: { ctx: {} as CommandContext, log: logger, ...extra }, lines };
 }
@@ -114,6 +114,40 @@ describe('runCommand', () => {
     await vi.advanceTimersByTimeAsync(30_000);
     expect(calls).toHaveLength(1);
     expect(lines.map((l) => l.msg)).toEqual(['gave up on a command that did not finish', 'command refused', 'a command given up on finished after all']);
+  });
+
+  it('waits as long as the run shows progress, up to the most a deferred reply can wait', async () => {
+    vi.useFakeTimers();
+    const slow = recordingFrontEnd();
+    // A wallet scan at a paced service: a history every 30 s, four minutes in all.
+    const scan = command({
+      execute: async ({ progress }) => {
+        for (let i = 1; i <= 8; i++) {
+          await new Promise((resolve) => setTimeout(resolve, 30_000));
+          progress({ content: `scanned ${i}` });
+        }
+        return { content: 'tracked' };
+      },
+    });
+    const scanning = runCommand(scan, request, slow.front, pipeline({ timeoutMs: 60_000 }).options);
+    await vi.advanceTimersByTimeAsync(4 * 60_000);
+    await scanning;
+    expect(slow.calls.at(-1)).toBe('answer tracked');
+    expect(slow.calls).toHaveLength(9);
+
+    const endless = recordingFrontEnd();
+    const busy = command({
+      execute: ({ progress }) =>
+        new Promise(() => {
+          setInterval(() => progress({ content: 'still going' }), 10_000);
+        }),
+    });
+    const running = runCommand(busy, request, endless.front, pipeline({ timeoutMs: 60_000, maxRunMs: 5 * 60_000 }).options);
+    await vi.advanceTimersByTimeAsync(5 * 60_000);
+    await running;
+    expect(endless.calls.at(-1)).toMatch(/^refused `\/untrack` did not finish/);
+    expect(endless.calls.filter((c) => c === 'progress still going')).toHaveLength(29);
+    vi.clearAllTimers();
   });
 
   it('never defers nor gives up without the delays (the shell), and a front end without defer still runs a deferring command', async () => {
