@@ -165,12 +165,13 @@ describe.each(testBackends())('whole wallets on %s', (backend) => {
     });
 
     it('fetches the histories of 120 used addresses in ceil(120/50) batches of /multiaddr pages, storing what one /rawaddr each stores', async () => {
-      // Each of receive 0..59 is paid, then spent with its change to change i: 120 used, 120 txs.
+      // Each of receive 0..59 is paid, then spent with its change to change i, in a block of
+      // its own: 120 used, 120 txs, 60 blocks whose times are asked as one /rawaddr each asks them.
       for (let i = 0; i < 60; i++) {
         chain.fund(receive(i), 10_000n + BigInt(i));
         chain.addTx({ inputs: [{ address: receive(i), value: 10_000n + BigInt(i) }], outputs: [{ address: outsider(), value: 4_000n }, { address: change(i), value: 5_000n }] });
+        chain.mine();
       }
-      chain.mine();
       const seen: ScanProgress[] = [];
 
       const batched = await track({ label: 'batched', gap: 3, onScan: (p) => seen.push(p) });

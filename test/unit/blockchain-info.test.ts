@@ -261,8 +261,9 @@ describe('blockchain.info provider: many histories through /multiaddr', () => {
     expect(txids(alice)).toEqual(created.slice(0, 120).map((t) => t.txid).reverse());
     expect(txids(carol)).toEqual(created.slice(120).map((t) => t.txid).reverse());
     expect(histories.get(alice)!.balance.txCount).toBe(120);
-    // The newest ten blocks of the call are asked their time, as for one history.
-    expect(requestsTo('/block-height/')).toHaveLength(10);
+    // Each history's newest ten blocks are asked their time, as getHistory asks them.
+    expect(requestsTo('/block-height/')).toHaveLength(20);
+    expect(histories.get(carol)!.txs.map((t) => t.timeIsBlockTime)).toEqual([...Array<boolean>(10).fill(true), ...Array<boolean>(20).fill(false)]);
   });
 
   it('fetches the batch once more when a tx vanished between two pages and the counts no longer add up', async () => {

@@ -190,18 +190,19 @@ export function createBlockchainInfoProvider(options: BlockchainInfoOptions): Ch
       const spellings = new Map<string, string[]>();
       for (const address of new Set(addresses)) spellings.set(canonical(address), [...(spellings.get(canonical(address)) ?? []), address]);
       const histories = new Map<string, AddressHistory>();
-      const txs: ChainTx[] = [];
       let fetched = 0;
       for (const batch of batches([...spellings.keys()])) {
-        for (const [key, history] of await fetchMultiaddr(http, batch, request)) {
-          txs.push(...history.txs);
+        const answered = await fetchMultiaddr(http, batch, request);
+        for (const key of batch) {
+          const history = answered.get(key)!;
+          // The block times each history would have had from getHistory, asked in the same order,
+          // so that a batch stores what one call per address stores.
+          await withBlockTimes(history.txs, request);
           for (const address of spellings.get(key)!) histories.set(address, { ...history, balance: { ...history.balance, address } });
           fetched++;
         }
         onProgress?.(fetched, spellings.size);
       }
-      // One set of block times for the whole call, as for one history: the sync asks the rest.
-      await withBlockTimes(newestFirst(txs), request);
       return histories;
     },
 
@@ -219,9 +220,6 @@ export function createBlockchainInfoProvider(options: BlockchainInfoOptions): Ch
     pausedMs: () => http.pausedMs(),
   };
 }
-
-/** txs of several histories by block, newest first (unconfirmed ones have no block to ask) */
-const newestFirst = (txs: ChainTx[]): ChainTx[] => [...txs].sort((a, b) => (b.blockHeight ?? -1) - (a.blockHeight ?? -1));
 
 function balanceOf(address: string, page: RawAddrPage): AddressBalance {
   return { address, balance: page.final_balance, txCount: page.n_tx, totalReceived: page.total_received };
