@@ -8,7 +8,7 @@
 import * as z from 'zod';
 import { formatBtc } from '../amount.js';
 import { ProviderError, type AddressBalance, type AddressHistory, type ChainTx, type RequestOptions } from '../provider.js';
-import { NAME, rawTx, spentBy, sum, type RawTx } from './blockchain-info-wire.js';
+import { NAME, rawTx, spentBy, sum, type RawTx, type Txo } from './blockchain-info-wire.js';
 import type { HttpClient } from './http.js';
 import { checkAmount, checkBalance, checkHistory, checkPageSize, checkTotals, canonical } from './validate.js';
 import { count, sats } from './wire.js';
@@ -22,6 +22,8 @@ const multiaddrBody = z.looseObject({
   txs: z.array(rawTx),
 });
 type MultiaddrPage = z.output<typeof multiaddrBody>;
+/** an address's figures as /multiaddr gives them: total_sent too, to check they add up */
+type Figures = AddressBalance & { totalSent: bigint };
 
 /**
  * The complete histories of `batch` (canonical addresses, at most 50), keyed by them. A tx that
@@ -44,7 +46,7 @@ async function fetchOnce(
   const asked = new Set(batch);
   const seen = new Set<string>();
   const txs: RawTx[] = [];
-  let balances: Map<string, AddressBalance & { totalSent: bigint }> | undefined;
+  let balances: Map<string, Figures> | undefined;
   for (let offset = 0; ; offset += PAGE_SIZE) {
     const path = `/multiaddr?active=${active}&n=${PAGE_SIZE}&offset=${offset}`;
     const page = await http.getJson(path, multiaddrBody, request);
@@ -73,7 +75,7 @@ async function fetchOnce(
   for (const [address, balance] of balances) {
     const own: ChainTx[] = [];
     for (const tx of txs) {
-      const mine = (txo: { addr?: string | undefined }) => txo.addr === address;
+      const mine = (txo: Txo) => txo.addr === address;
       const spent = spentBy(tx).filter(mine);
       const received = tx.out.filter(mine);
       if (spent.length === 0 && received.length === 0) continue;
@@ -93,8 +95,8 @@ async function fetchOnce(
 }
 
 /** Exactly the addresses asked, each once, each with figures that hold up. */
-function balancesOf(page: MultiaddrPage, asked: ReadonlySet<string>): Map<string, AddressBalance & { totalSent: bigint }> {
-  const balances = new Map<string, AddressBalance & { totalSent: bigint }>();
+function balancesOf(page: MultiaddrPage, asked: ReadonlySet<string>): Map<string, Figures> {
+  const balances = new Map<string, Figures>();
   for (const entry of page.addresses) {
     const address = canonical(entry.address);
     if (!asked.has(address)) throw new ProviderError(NAME, `/multiaddr answered for an address not asked for (${entry.address.slice(0, 100)})`);
@@ -113,7 +115,7 @@ function checkTx(asked: ReadonlySet<string>, tx: RawTx): void {
   const what = `/multiaddr: tx ${tx.hash}`;
   const spent = spentBy(tx);
   for (const output of [...spent, ...tx.out]) checkAmount(NAME, `${what}: an output value`, output.value);
-  const ours = (txo: { addr?: string | undefined }) => txo.addr !== undefined && asked.has(txo.addr);
+  const ours = (txo: Txo) => txo.addr !== undefined && asked.has(txo.addr);
   if (!spent.some(ours) && !tx.out.some(ours)) throw new ProviderError(NAME, `${what} neither pays nor spends any address asked for`);
   const net = sum(tx.out.filter(ours)) - sum(spent.filter(ours));
   if (net !== tx.result) {
