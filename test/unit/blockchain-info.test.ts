@@ -261,9 +261,11 @@ describe('blockchain.info provider: many histories through /multiaddr', () => {
     expect(txids(alice)).toEqual(created.slice(0, 120).map((t) => t.txid).reverse());
     expect(txids(carol)).toEqual(created.slice(120).map((t) => t.txid).reverse());
     expect(histories.get(alice)!.balance.txCount).toBe(120);
-    // Each history's newest ten blocks are asked their time, as getHistory asks them.
-    expect(requestsTo('/block-height/')).toHaveLength(20);
+    // The batch's newest ten blocks are asked their time, as many as one history's: carol's, the
+    // newest; alice's older ones keep their first-seen time for the sync to mend.
+    expect(requestsTo('/block-height/')).toHaveLength(10);
     expect(histories.get(carol)!.txs.map((t) => t.timeIsBlockTime)).toEqual([...Array<boolean>(10).fill(true), ...Array<boolean>(20).fill(false)]);
+    expect(histories.get(alice)!.txs.some((t) => t.timeIsBlockTime)).toBe(false);
   });
 
   it('fetches the batch once more when a tx vanished between two pages and the counts no longer add up', async () => {
