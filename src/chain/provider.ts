@@ -84,12 +84,22 @@ export interface HistoryOptions extends RequestOptions {
   onProgress?: (fetched: number, total: number) => void;
 }
 
+export interface HistoriesOptions extends RequestOptions {
+  /** called after each batch with how many of the addresses have their history, and of how many */
+  onProgress?: (fetched: number, total: number) => void;
+}
+
 export interface ChainProvider {
   readonly name: string;
   /** balances of many addresses in as few calls as the service allows */
   getBalances(addresses: readonly string[], request?: RequestOptions | AbortSignal): Promise<Map<string, AddressBalance>>;
   /** the address's balance and its transactions, newest first */
   getHistory(address: string, options?: HistoryOptions): Promise<AddressHistory>;
+  /**
+   * The complete histories of many addresses in as few calls as the service allows, keyed by the
+   * addresses as given; absent when the service can only be asked one address at a time.
+   */
+  getHistories?(addresses: readonly string[], options?: HistoriesOptions): Promise<Map<string, AddressHistory>>;
   /** the height of the newest block the service knows */
   getTipHeight(request?: RequestOptions): Promise<number>;
   /**

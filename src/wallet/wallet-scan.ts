@@ -1,10 +1,11 @@
 /**
  * Scanning a wallet being tracked: derive `gap` addresses on each chain, ask their balances in
  * batched calls, and go on deriving until the last `gap` of each chain are unused; then fetch the
- * histories of the used ones. Nothing is stored here: tracking stores it all in one transaction.
+ * histories of the used ones, in batched calls too when the provider has them. Nothing is stored
+ * here: tracking stores it all in one transaction.
  */
 import { deriveRange, type WalletDescriptor } from '../chain/descriptor/index.js';
-import type { AddressBalance, AddressHistory, RequestOptions } from '../chain/provider.js';
+import { ProviderError, type AddressBalance, type AddressHistory, type RequestOptions } from '../chain/provider.js';
 import { createProviderUnavailableError, createWalletTooBigError } from '../errors.js';
 import { ask, type WalletContext } from './context.js';
 import { windowShortfall } from './gap-window.js';
@@ -35,19 +36,69 @@ export interface ScanOptions {
 /** Every address the wallet watches once tracked, by chain and index, with its history. */
 export async function scanWallet(ctx: WalletContext, wallet: WalletDescriptor, options: ScanOptions): Promise<ScannedAddress[]> {
   const found = await scanBalances(ctx, wallet, options);
-  const usedCount = found.filter((f) => f.balance.txCount > 0).length;
-  const histories = { fetched: 0, total: usedCount };
-  const scanned: ScannedAddress[] = [];
-  for (const { chain, index, balance } of found) {
-    if (balance.txCount === 0) {
-      scanned.push({ chain, index, history: { balance, txs: [], complete: true } });
+  const used = found.filter((f) => f.balance.txCount > 0).map((f) => f.balance.address);
+  const histories = await fetchHistories(ctx, wallet, used, options, found.length);
+  return found.map(({ chain, index, balance }) => ({
+    chain,
+    index,
+    history: balance.txCount === 0 ? { balance, txs: [], complete: true } : histories.get(balance.address)!,
+  }));
+}
+
+/** addresses per getHistories call: the most Blockchain.com's /multiaddr takes */
+const HISTORIES_BATCH = 50;
+
+/**
+ * The used addresses' histories: in batches when the provider can, else (or for a batch whose
+ * answer did not hold up) one address at a time. Progress is counted in addresses.
+ */
+async function fetchHistories(
+  ctx: WalletContext,
+  wallet: WalletDescriptor,
+  used: readonly string[],
+  { request, onProgress }: ScanOptions,
+  scanned: number,
+): Promise<Map<string, AddressHistory>> {
+  const histories = new Map<string, AddressHistory>();
+  const told = () => onProgress?.({ scanned, used: used.length, histories: { fetched: histories.size, total: used.length } });
+  const size = ctx.provider.getHistories ? HISTORIES_BATCH : 1;
+  for (let start = 0; start < used.length; start += size) {
+    const batch = used.slice(start, start + size);
+    const batched = ctx.provider.getHistories ? await fetchBatch(ctx, wallet, batch, request) : undefined;
+    if (batched) {
+      for (const address of batch) histories.set(address, batched.get(address)!);
+      told();
       continue;
     }
-    scanned.push({ chain, index, history: await fetchHistory(ctx, wallet, balance.address, options.request) });
-    histories.fetched++;
-    options.onProgress?.({ scanned: found.length, used: usedCount, histories: { ...histories } });
+    for (const address of batch) {
+      histories.set(address, await fetchHistory(ctx, wallet, address, request));
+      told();
+    }
   }
-  return scanned;
+  return histories;
+}
+
+/**
+ * A batch's complete histories, or undefined when the provider's answer did not hold up: each
+ * address is then asked on its own, whose answers are checked one by one.
+ */
+async function fetchBatch(ctx: WalletContext, wallet: WalletDescriptor, batch: readonly string[], request: RequestOptions) {
+  return ask(
+    ctx,
+    'histories',
+    wallet.short,
+    async () => {
+      try {
+        const histories = await ctx.provider.getHistories!(batch, request);
+        return batch.every((address) => histories.has(address)) ? histories : undefined;
+      } catch (err) {
+        if (!(err instanceof ProviderError) || err.failure !== 'invalid' || request.signal?.aborted) throw err;
+        ctx.logger.warn({ err, wallet: wallet.short, addresses: batch.length }, 'batched histories did not hold up; asking address by address');
+        return undefined;
+      }
+    },
+    { changes: true },
+  );
 }
 
 /** Balances chain by chain until each chain ends in `gap` unused addresses, all chains asked together. */

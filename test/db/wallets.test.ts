@@ -1,9 +1,9 @@
-import { and, eq } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { deriveRange, parseWallet } from '../../src/chain/descriptor/index.js';
 import { createBlockchainInfoProvider } from '../../src/chain/providers/blockchain-info.js';
-import { addresses, guildSettings, notices, walletAddresses, wallets, watches as watchesTable } from '../../src/db/schema.js';
+import { addresses, addressTransactions, guildSettings, notices, transactions, walletAddresses, wallets, watches as watchesTable } from '../../src/db/schema.js';
 import { UserError } from '../../src/errors.js';
 import { createSync } from '../../src/sync/sync.js';
 import { createNoticeSignal } from '../../src/sync/notice-signal.js';
@@ -80,6 +80,7 @@ describe.each(testBackends())('whole wallets on %s', (backend) => {
 
   const balanceCalls = () => api.requests.filter((r) => r.path === '/balance').length;
   const historyCalls = () => api.requests.filter((r) => r.path.startsWith('/rawaddr/')).length;
+  const multiaddrCalls = () => api.requests.filter((r) => r.path === '/multiaddr').map((r) => r.query.active);
 
   async function watchedOf(label: string, guildId = guild) {
     const [row] = await database.db.select().from(wallets).where(and(eq(wallets.guildId, guildId), eq(wallets.label, label)));
@@ -104,9 +105,10 @@ describe.each(testBackends())('whole wallets on %s', (backend) => {
         { scanned: 16, used: 3 },
       ]);
       expect(seen.at(-1)).toEqual({ scanned: 16, used: 3, histories: { fetched: 3, total: 3 } });
-      // Two rounds of balances (10, then 6 addresses), each one call; histories of the used ones only.
+      // Two rounds of balances (10, then 6 addresses), each one call; the used ones' histories in one.
       expect(balanceCalls()).toBe(2);
-      expect(historyCalls()).toBe(3);
+      expect(multiaddrCalls()).toEqual([[receive(0), receive(3), change(1)].join('|')]);
+      expect(historyCalls()).toBe(0);
       const rows = await watchedOf('savings');
       expect(rows.filter((r) => r.chain === 0).map((r) => r.index)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
       expect(rows.filter((r) => r.chain === 1).map((r) => r.index)).toEqual([0, 1, 2, 3, 4, 5, 6]);
@@ -160,6 +162,74 @@ describe.each(testBackends())('whole wallets on %s', (backend) => {
       expect((await watchedOf('savings')).filter((r) => r.chain === 1)).toHaveLength(5);
       const txns = await wallet.txns({ guildId: guild, address: 'savings' });
       expect(txns).toMatchObject({ kind: 'wallet', total: 1, source: 'stored' });
+    });
+
+    it('fetches the histories of 120 used addresses in ceil(120/50) batches of /multiaddr pages, storing what one /rawaddr each stores', async () => {
+      // Each of receive 0..59 is paid, then spent with its change to change i, in a block of
+      // its own: 120 used, 120 txs, 60 blocks whose times are asked as one /rawaddr each asks them.
+      for (let i = 0; i < 60; i++) {
+        chain.fund(receive(i), 10_000n + BigInt(i));
+        chain.addTx({ inputs: [{ address: receive(i), value: 10_000n + BigInt(i) }], outputs: [{ address: outsider(), value: 4_000n }, { address: change(i), value: 5_000n }] });
+        chain.mine();
+      }
+      const seen: ScanProgress[] = [];
+
+      const batched = await track({ label: 'batched', gap: 3, onScan: (p) => seen.push(p) });
+      const rowsOf = async (label: string, guildId = guild) => {
+        const list = (await watchedOf(label, guildId)).map((r) => r.address);
+        const links = await database.db.select().from(addressTransactions).where(inArray(addressTransactions.address, list));
+        const txs = await database.db.select().from(transactions).where(inArray(transactions.txid, links.map((l) => l.txid)));
+        const balances = await database.db.select({ address: addresses.address, balance: addresses.balance, txCount: addresses.txCount }).from(addresses).where(inArray(addresses.address, list));
+        const byKey = <T,>(rows: T[], key: (row: T) => string) => rows.sort((a, b) => (key(a) < key(b) ? -1 : 1));
+        return { links: byKey(links, (l) => l.address + l.txid), txs: byKey(txs, (t) => t.txid), balances: byKey(balances, (b) => b.address) };
+      };
+      const stored = await rowsOf('batched');
+
+      // Batches: receive 0..49 (100 txs: a full page, then an empty one), receive 50..59 with
+      // change 0..39 (60 txs), change 40..59 (20 txs).
+      expect(multiaddrCalls()).toHaveLength(4);
+      expect(api.requests.filter((r) => r.path === '/multiaddr').map((r) => r.query.offset)).toEqual(['0', '100', '0', '0']);
+      expect(historyCalls()).toBe(0);
+      expect(seen.filter((p) => p.histories).map((p) => p.histories)).toEqual([
+        { fetched: 50, total: 120 },
+        { fetched: 100, total: 120 },
+        { fetched: 120, total: 120 },
+      ]);
+      expect(batched).toMatchObject({ balance: 60n * 5_000n, txCount: 120, used: 120 });
+      expect(stored.links).toHaveLength(180);
+      expect(stored.txs).toHaveLength(120);
+
+      // The same wallet scanned by a provider without getHistories, one /rawaddr per used address.
+      const { getHistories: _, ...perAddress } = createBlockchainInfoProvider({ baseUrl: api.url, logger });
+      wallet = createWalletService({ db: database.db, provider: perAddress, logger, clock: () => now });
+      await wallet.untrack({ guildId: guild, address: 'batched' });
+      const calls = api.requests.length;
+      await track({ label: 'single', gap: 3, guildId: other });
+      expect(api.requests.slice(calls).filter((r) => r.path.startsWith('/rawaddr/'))).toHaveLength(120);
+      const single = await rowsOf('single', other);
+      expect(single.links).toEqual(stored.links);
+      expect(single.balances).toEqual(stored.balances);
+      const untimed = <T extends { time: Date; timeIsBlockTime: boolean }>(t: T) => ({ ...t, time: null, timeIsBlockTime: null });
+      expect(single.txs.map(untimed)).toEqual(stored.txs.map(untimed));
+      // Block times: a batch's newest 10 blocks, as one history's (the wallet's newest 10 among
+      // them, which /txns shows first), each the one /rawaddr stored; the sync mends the rest.
+      const heights = [...new Set(stored.txs.map((t) => t.blockHeight!))].sort((a, b) => b - a);
+      const timed = stored.txs.filter((t) => t.timeIsBlockTime);
+      for (const t of stored.txs.filter((t) => heights.slice(0, 10).includes(t.blockHeight!))) expect(t.timeIsBlockTime).toBe(true);
+      for (const t of timed) expect(t.time).toEqual(single.txs.find((s) => s.txid === t.txid)!.time);
+      expect(new Set(timed.map((t) => t.blockHeight)).size).toBeLessThanOrEqual(10 * 3);
+      expect(timed.length).toBeLessThan(stored.txs.length);
+    });
+
+    it('asks a batch address by address when its /multiaddr answer does not hold up, and tracks the wallet even so', async () => {
+      chain.fund(receive(0), 100_000n);
+      chain.fund(change(1), 5_000n);
+      chain.mine();
+      api.misbehave = { multiaddrOmits: change(1) };
+      const result = await track({ label: 'savings', gap: 3 });
+      expect(multiaddrCalls()).toHaveLength(1);
+      expect(api.requests.filter((r) => r.path.startsWith('/rawaddr/')).map((r) => r.path)).toEqual([`/rawaddr/${receive(0)}`, `/rawaddr/${change(1)}`]);
+      expect(result).toMatchObject({ balance: 105_000n, txCount: 2, used: 2 });
     });
 
     it('gives a wallet without a label the first free "wallet N", and refuses the same wallet twice in a server', async () => {

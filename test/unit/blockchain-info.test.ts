@@ -219,6 +219,134 @@ describe('blockchain.info provider: history', () => {
   });
 });
 
+describe('blockchain.info provider: many histories through /multiaddr', () => {
+  const carol = segwit(3);
+
+  it("gives each address of the set its own net in a payment out with change back, built as getHistory builds it", async () => {
+    const funding = fake.chain.fund(alice, 100_000);
+    fake.chain.mine();
+    const payment = fake.chain.addTx({
+      inputs: [{ address: alice, value: 100_000 }],
+      outputs: [
+        { address: bob, value: 30_000 },
+        { address: carol, value: 69_000 },
+      ],
+      fee: 1_000,
+    });
+
+    const histories = await provider.getHistories!([alice, carol]);
+
+    expect(requestsTo('/multiaddr').map((r) => r.query)).toEqual([{ active: `${alice}|${carol}`, n: '100', offset: '0' }]);
+    expect(histories.get(alice)!.txs.map((t) => [t.txid, t.net])).toEqual([
+      [payment.txid, -100_000n],
+      [funding.txid, 100_000n],
+    ]);
+    expect(histories.get(carol)).toEqual({
+      balance: { address: carol, balance: 69_000n, txCount: 1, totalReceived: 69_000n },
+      txs: [{ txid: payment.txid, blockHeight: null, time: new Date(payment.firstSeen * 1000), timeIsBlockTime: false, fee: 1_000n, net: 69_000n }],
+      complete: true,
+    });
+    expect(histories.get(alice)).toEqual(await provider.getHistory(alice));
+    expect(histories.get(carol)).toEqual(await provider.getHistory(carol));
+  });
+
+  it('pages past 100 txs, and neither duplicates nor loses one that arrives between two pages', async () => {
+    const created = [...fake.chain.addManyTxs(alice, 120), ...fake.chain.addManyTxs(carol, 30)];
+    fake.misbehave = { beforeMultiaddrPage: (offset) => (offset === 100 ? void fake.chain.fund(carol, 777) : undefined) };
+
+    const histories = await provider.getHistories!([alice, carol]);
+
+    expect(requestsTo('/multiaddr').map((r) => r.query.offset)).toEqual(['0', '100']);
+    const txids = (address: string) => histories.get(address)!.txs.map((t) => t.txid);
+    expect(txids(alice)).toEqual(created.slice(0, 120).map((t) => t.txid).reverse());
+    expect(txids(carol)).toEqual(created.slice(120).map((t) => t.txid).reverse());
+    expect(histories.get(alice)!.balance.txCount).toBe(120);
+    // The batch's newest ten blocks are asked their time, as many as one history's: carol's, the
+    // newest; alice's older ones keep their first-seen time for the sync to mend.
+    expect(requestsTo('/block-height/')).toHaveLength(10);
+    expect(histories.get(carol)!.txs.map((t) => t.timeIsBlockTime)).toEqual([...Array<boolean>(10).fill(true), ...Array<boolean>(20).fill(false)]);
+    expect(histories.get(alice)!.txs.some((t) => t.timeIsBlockTime)).toBe(false);
+  });
+
+  it('fetches the batch once more when a tx vanished between two pages and the counts no longer add up', async () => {
+    const created = fake.chain.addManyTxs(alice, 120);
+    const pending = fake.chain.fund(carol, 555);
+    let removed = false;
+    fake.misbehave = {
+      beforeMultiaddrPage: (offset) => {
+        if (offset !== 100 || removed) return;
+        fake.chain.removeTx(pending.txid);
+        removed = true;
+      },
+    };
+
+    const histories = await provider.getHistories!([alice, carol]);
+
+    expect(requestsTo('/multiaddr').map((r) => r.query.offset)).toEqual(['0', '100', '0', '100']);
+    expect(histories.get(alice)!.txs.map((t) => t.txid)).toEqual(created.map((t) => t.txid).reverse());
+    expect(histories.get(carol)).toMatchObject({ balance: { balance: 0n, txCount: 0 }, txs: [] });
+  });
+
+  it('asks more than 50 addresses in batches of 50, reporting progress in addresses', async () => {
+    const addresses = Array.from({ length: 60 }, (_, i) => (i % 2 ? legacy(i + 10) : segwit(i + 10)));
+    addresses.forEach((a, i) => fake.chain.fund(a, 1_000 + i));
+    fake.chain.mine();
+    const progress: [number, number][] = [];
+
+    const histories = await provider.getHistories!(addresses, { onProgress: (fetched, total) => progress.push([fetched, total]) });
+
+    expect(requestsTo('/multiaddr').map((r) => r.query.active!.split('|').length)).toEqual([50, 10]);
+    expect(progress).toEqual([
+      [50, 60],
+      [60, 60],
+    ]);
+    expect(histories.size).toBe(60);
+    expect(histories.get(addresses[59]!)).toMatchObject({ balance: { address: addresses[59], balance: 1_059n, txCount: 1 }, complete: true });
+    expect(histories.get(addresses[59]!)!.txs.map((t) => t.net)).toEqual([1_059n]);
+  });
+
+  it('answers for bech32 addresses in the case they were asked in, and asks nothing for none', async () => {
+    fake.chain.fund(alice, 5_000);
+    expect((await provider.getHistories!([])).size).toBe(0);
+    expect(requestsTo('/multiaddr')).toHaveLength(0);
+    const upper = alice.toUpperCase();
+    const histories = await provider.getHistories!([upper, alice]);
+    expect([...histories.keys()]).toEqual([upper, alice]);
+    expect(histories.get(upper)!.balance).toMatchObject({ address: upper, balance: 5_000n });
+    expect(requestsTo('/multiaddr').map((r) => r.query.active)).toEqual([alice]);
+  });
+
+  it('refuses a tx whose result is not what its inputs and outputs did to the set, or that touches none of it', async () => {
+    fake.chain.fund(alice, 5_000);
+    fake.misbehave = { extraTx: { tx: fake.chain.fund(carol, 1_000), result: 2_000n } };
+    const wrong = await rejection(provider.getHistories!([alice, carol]));
+    expect(wrong).toMatchObject({ failure: 'invalid' });
+    expect(wrong.message).toMatch(/says it moved 0\.00002000 BTC but its inputs and outputs give 0\.00001000 BTC$/);
+
+    const elsewhere = fake.chain.fund(bob, 3_000);
+    fake.misbehave = { extraTx: { tx: elsewhere, result: 0n } };
+    const stray = await rejection(provider.getHistories!([alice, carol]));
+    expect(stray.message).toBe(`blockchain.info: /multiaddr: tx ${elsewhere.txid} neither pays nor spends any address asked for`);
+  });
+
+  it('refuses an answer that leaves out an address asked for', async () => {
+    fake.chain.fund(alice, 5_000);
+    fake.misbehave = { multiaddrOmits: carol };
+    const err = await rejection(provider.getHistories!([alice, carol]));
+    expect(err).toMatchObject({ failure: 'invalid' });
+    expect(err.message).toContain(`returned no entry for ${carol}`);
+  });
+
+  it('refuses, after asking once more, histories whose txs do not add up to their count', async () => {
+    fake.chain.fund(alice, 5_000);
+    fake.misbehave = { figures: { n_tx: 2 } };
+    const err = await rejection(provider.getHistories!([alice]));
+    expect(err).toMatchObject({ failure: 'invalid' });
+    expect(err.message).toContain('lists 1 txs but says it has 2');
+    expect(requestsTo('/multiaddr')).toHaveLength(2);
+  });
+});
+
 describe('blockchain.info provider: block times and the tip', () => {
   it("gives a confirmed transaction its block's time, asking each block once however many addresses it pays", async () => {
     const paid = [fake.chain.fund(alice, 1_000), fake.chain.fund(bob, 2_000)];

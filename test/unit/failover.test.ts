@@ -236,6 +236,30 @@ describe('createChainProvider', () => {
     expect(createFailoverProvider([createEsploraProvider({ baseUrl: esplora.url })]).getBlockTimes).toBeUndefined();
   });
 
+  it('asks many histories at once only of a provider that can, failing over between those, and offers none when no provider can', async () => {
+    chain.mine();
+    expect(createFailoverProvider([createEsploraProvider({ baseUrl: esplora.url })]).getHistories).toBeUndefined();
+
+    const histories = await provider.getHistories!([alice]);
+    expect(histories.get(alice)).toMatchObject({ balance: { balance: 21_000n, txCount: 1 }, complete: true });
+    expect(esplora.requests).toHaveLength(0);
+    expect(provider.lastServedBy).toBe('blockchain.info');
+
+    const other = await startBlockchainInfoFake({ chain });
+    try {
+      const two = createFailoverProvider([createBlockchainInfoProvider({ baseUrl: bci.url }), createBlockchainInfoProvider({ baseUrl: other.url })], {
+        cooldownMs: COOLDOWN,
+        now: () => time,
+      });
+      bci.failNext(/^\/multiaddr$/, cannedResponses.serverError);
+      expect((await two.getHistories!([alice])).get(alice)?.txs).toHaveLength(1);
+      expect(other.requests.map((r) => r.path)).toContain('/multiaddr');
+      expect(two.status().map((s) => s.restingUntil !== undefined)).toEqual([true, false]);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('refuses an empty provider list', () => {
     expect(() =>
       createChainProvider({ providers: [], esploraUrl: esplora.url, blockchainInfoUrl: bci.url, logger: { debug() {}, info() {}, warn() {} } }),

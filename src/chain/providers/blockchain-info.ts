@@ -1,7 +1,8 @@
 /**
  * Blockchain.com's data API (https://blockchain.info): balances in batches through /balance,
- * histories page by page through /rawaddr, and the time of a confirmed tx from its block
- * (/block-height: a tx's own `time` is when Blockchain.com first saw it).
+ * histories page by page through /rawaddr or many at a time through /multiaddr (multiaddr.ts), and
+ * the time of a confirmed tx from its block (/block-height: a tx's own `time` is when
+ * Blockchain.com first saw it).
  */
 import * as z from 'zod';
 import { formatBtc } from '../amount.js';
@@ -9,7 +10,9 @@ import { ProviderError, type AddressBalance, type AddressHistory, type ChainProv
 import { createHttpClient, type HttpOptions } from './http.js';
 import { systemClock } from './limiter.js';
 import { checkAmount, checkBalance, checkEcho, checkHistory, checkPageSize, checkTotals, canonical, parseHeight } from './validate.js';
-import { count, sats, txid } from './wire.js';
+import { batches, NAME, rawTx, spentBy, sum, type RawTx, type Txo } from './blockchain-info-wire.js';
+import { fetchMultiaddr } from './multiaddr.js';
+import { count, sats } from './wire.js';
 
 /** `baseUrl` is e.g. https://blockchain.info. No pacing or retries unless asked: see blockchainInfoPolicy. */
 export type BlockchainInfoOptions = HttpOptions;
@@ -24,12 +27,8 @@ export const blockchainInfoPolicy = {
   retry: { retries: 2, baseDelayMs: 2_000, rateLimitFloorMs: 10_000 },
 } as const satisfies Partial<HttpOptions>;
 
-const NAME = 'blockchain.info';
 /** /rawaddr never returns more than 50 txs a page */
 const PAGE_SIZE = 50;
-/** the service has no documented cap; more than ~50 addresses or a URL near 4 KB is known to fail */
-const BALANCE_BATCH = 50;
-const BALANCE_BATCH_CHARS = 3_000;
 /** how many times paging may back up because txs vanished above the current page */
 const MAX_STEP_BACKS = 5;
 /**
@@ -48,21 +47,6 @@ const balanceBody = z.record(
   z.string(),
   z.looseObject({ final_balance: sats, n_tx: count, total_received: sats }),
 );
-
-/** an output, or the output an input spends: `addr` absent when it pays no address (OP_RETURN) */
-const txo = z.looseObject({ addr: z.string().optional(), value: sats });
-
-const rawTx = z.looseObject({
-  hash: txid,
-  block_height: count.nullish().transform((h) => h ?? null),
-  time: count,
-  fee: sats,
-  result: sats,
-  // a coinbase input spends nothing
-  inputs: z.array(z.looseObject({ prev_out: txo.nullish() })),
-  out: z.array(txo),
-});
-type RawTx = z.output<typeof rawTx>;
 
 const rawAddrBody = z.looseObject({
   n_tx: count,
@@ -201,6 +185,30 @@ export function createBlockchainInfoProvider(options: BlockchainInfoOptions): Ch
       }
     },
 
+    async getHistories(addresses, { onProgress, ...request } = {}) {
+      // Asked by canonical text, once however many spellings were given, answered for each.
+      const spellings = new Map<string, string[]>();
+      for (const address of new Set(addresses)) spellings.set(canonical(address), [...(spellings.get(canonical(address)) ?? []), address]);
+      const histories = new Map<string, AddressHistory>();
+      let fetched = 0;
+      for (const batch of batches([...spellings.keys()])) {
+        const answered = await fetchMultiaddr(http, batch, request);
+        // The batch's newest blocks get their times, as many as one history's would: the wallet's
+        // newest transactions, which /txns shows first, are always among them, and a scan of 50
+        // addresses costs at most as many block calls as one address. The sync mends the rest
+        // (BLOCK_TIMES_PER_PASS), where 10 a history cost a 160-address wallet 80 calls here.
+        const txs = batch.flatMap((key) => answered.get(key)!.txs).sort((a, b) => (b.blockHeight ?? Infinity) - (a.blockHeight ?? Infinity));
+        await withBlockTimes(txs, request);
+        for (const key of batch) {
+          const history = answered.get(key)!;
+          for (const address of spellings.get(key)!) histories.set(address, { ...history, balance: { ...history.balance, address } });
+          fetched++;
+        }
+        onProgress?.(fetched, spellings.size);
+      }
+      return histories;
+    },
+
     async getTipHeight(request) {
       return parseHeight(NAME, '/q/getblockcount', await http.get('/q/getblockcount', request));
     },
@@ -234,9 +242,9 @@ function checkPage(path: string, address: string, page: RawAddrPage): void {
 
 function checkTx(path: string, address: string, tx: RawTx): void {
   const what = `${path}: tx ${tx.hash}`;
-  const spent = tx.inputs.flatMap((input) => (input.prev_out ? [input.prev_out] : []));
+  const spent = spentBy(tx);
   for (const output of [...spent, ...tx.out]) checkAmount(NAME, `${what}: an output value`, output.value);
-  const mine = (output: z.output<typeof txo>) => output.addr === address;
+  const mine = (output: Txo) => output.addr === address;
   if (!spent.some(mine) && !tx.out.some(mine)) {
     throw new ProviderError(NAME, `${what} neither pays nor spends ${address}`);
   }
@@ -244,25 +252,4 @@ function checkTx(path: string, address: string, tx: RawTx): void {
   if (net !== tx.result) {
     throw new ProviderError(NAME, `${what} says it moved ${formatBtc(tx.result)} but its inputs and outputs give ${formatBtc(net)}`);
   }
-}
-
-const sum = (txos: readonly { value: bigint }[]) => txos.reduce((total, txo) => total + txo.value, 0n);
-
-/** at most BALANCE_BATCH addresses and BALANCE_BATCH_CHARS of URL-encoded text per batch */
-function batches(addresses: readonly string[]): string[][] {
-  const result: string[][] = [];
-  let current: string[] = [];
-  let chars = 0;
-  for (const address of addresses) {
-    const length = encodeURIComponent(address).length + 1;
-    if (current.length === BALANCE_BATCH || (current.length > 0 && chars + length > BALANCE_BATCH_CHARS)) {
-      result.push(current);
-      current = [];
-      chars = 0;
-    }
-    current.push(address);
-    chars += length;
-  }
-  if (current.length > 0) result.push(current);
-  return result;
 }

@@ -6,7 +6,7 @@
  * a call that says how long it would rather wait goes past one whose queue is longer than that.
  */
 import type { Logger } from 'pino';
-import { ProviderError, ProviderWaitError, requestOptions, type ChainProvider, type RequestOptions } from '../provider.js';
+import { ProviderError, ProviderWaitError, requestOptions, type ChainProvider, type HistoriesOptions, type RequestOptions } from '../provider.js';
 
 export interface FailoverOptions {
   logger?: Pick<Logger, 'info' | 'warn'>;
@@ -123,6 +123,12 @@ export function createFailoverProvider(
       return call('balances', options, (p) => p.getBalances(addresses, options));
     },
     getHistory: (address, options = {}) => call('history', options, (p) => p.getHistory(address, options)),
+    ...(providers.some((p) => p.getHistories)
+      ? {
+          getHistories: (addresses: readonly string[], options: HistoriesOptions = {}) =>
+            call('histories', options, (p) => p.getHistories!(addresses, options), (p) => p.getHistories !== undefined),
+        }
+      : {}),
     getTipHeight: (request = {}) => call('tip height', request, (p) => p.getTipHeight(request)),
     ...(providers.some((p) => p.getBlockTimes)
       ? {

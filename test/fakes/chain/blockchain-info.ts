@@ -24,10 +24,14 @@ export interface BlockchainInfoMisbehaviour {
   rawaddrOf?: string;
   /** with rawaddrOf: the `address` field names the address asked even so */
   claimAsked?: boolean;
-  /** these figures replace the true ones in every /balance entry and /rawaddr body */
+  /** these figures replace the true ones in every /balance entry, /rawaddr body and /multiaddr address */
   figures?: Partial<{ final_balance: bigint; total_received: bigint; total_sent: bigint; n_tx: number }>;
-  /** /rawaddr lists this tx first, with `result` as given (default: what it did to the address) */
+  /** /rawaddr and /multiaddr list this tx first, with `result` as given (default: what it did to the address or set) */
   extraTx?: { tx: FakeTx; result?: bigint };
+  /** /multiaddr's `addresses` leaves this address out */
+  multiaddrOmits?: string;
+  /** called before each /multiaddr page is made, with its offset: a way to change the chain between pages */
+  beforeMultiaddrPage?: (offset: number) => void;
   /** /rawaddr ignores `limit` and serves every tx from `offset` on */
   ignoreLimit?: boolean;
 }
@@ -118,19 +122,33 @@ export function blockchainInfoRoute(
     if (path === '/multiaddr') {
       const addresses = parseActive(query.active);
       if (!addresses) return invalidAddress400;
-      const summaries = addresses.map((a) => chain.summary(a));
       const n = intParam(query.n, 50, PAGE_LIMIT.multiaddr);
       const offset = intParam(query.offset, 0, Number.MAX_SAFE_INTEGER);
-      const txs = txsInContext(chain, new Set(addresses)).slice(offset, offset + n);
+      const wrong = misbehave();
+      wrong.beforeMultiaddrPage?.(offset);
+      const summaries = addresses.map((a) => chain.summary(a));
+      const set = new Set(addresses);
+      const all = txsInContext(chain, set);
+      if (wrong.extraTx) {
+        const { tx, result = chain.netOf(tx, set) } = wrong.extraTx;
+        all.unshift({ ...txJson(chain, tx), result, balance: summaries.reduce((acc, s) => acc + s.balance, 0n) });
+      }
+      const txs = all.slice(offset, offset + n);
       const total = (pick: (s: (typeof summaries)[number]) => bigint) => summaries.reduce((acc, s) => acc + pick(s), 0n);
+      const omitted = wrong.multiaddrOmits === undefined ? undefined : canonicalAddress(wrong.multiaddrOmits);
       return json(200, {
-        addresses: summaries.map((s) => ({
-          address: s.address,
-          final_balance: s.balance,
-          n_tx: s.nTx,
-          total_received: s.totalReceived,
-          total_sent: s.totalSent,
-        })),
+        // The real order is not guaranteed: sorted here, so that a client relying on it fails.
+        addresses: summaries
+          .filter((s) => s.address !== omitted)
+          .sort((a, b) => (a.address < b.address ? -1 : 1))
+          .map((s) => ({
+            address: s.address,
+            final_balance: s.balance,
+            n_tx: s.nTx,
+            total_received: s.totalReceived,
+            total_sent: s.totalSent,
+            ...wrong.figures,
+          })),
         wallet: {
           // The docs call this the total; the server code counts this page. Clients must not rely on it.
           n_tx: txs.length,
