@@ -55,17 +55,25 @@ export type TxOfLines = Pick<ChainTx, 'txid' | 'fee' | 'net'>;
  * transaction touched, as stored now. With `applying` (an address whose new transactions, newest
  * first, are `txs`), the watches holding that address are the ones being applied: their balance
  * after each transaction is walked back from their balance now (a wallet's: the sum of its
- * addresses') over `txs`. Every other line's balance is left for the caller (see mergeLines).
+ * addresses'). An address's walk is over `txs`; a wallet's over `batch` when given, every new
+ * transaction of the histories stored together (newest first, `txs` among them): a wallet's
+ * balance now includes what its other addresses' newer transactions did. Every other line's
+ * balance is left for the caller (see mergeLines).
  */
 export async function computeLines(
   db: Database,
-  { txs, guildIds, applying }: { txs: readonly TxOfLines[]; guildIds: readonly string[]; applying?: { address: string; balance: bigint } },
+  {
+    txs,
+    guildIds,
+    applying,
+  }: { txs: readonly TxOfLines[]; guildIds: readonly string[]; applying?: { address: string; balance: bigint; batch?: readonly TxOfLines[] } },
 ): Promise<LinesByGuild> {
   const byGuild: LinesByGuild = new Map(guildIds.map((g) => [g, new Map()]));
   if (!txs.length || !guildIds.length) return byGuild;
+  const walletWalk = applying?.batch ?? txs;
 
   const links = await inChunks(
-    txs.map((t) => t.txid),
+    [...new Set([...txs, ...walletWalk].map((t) => t.txid))],
     (txids) =>
       db
         .select({ address: addressTransactions.address, txid: addressTransactions.txid, net: addressTransactions.net })
@@ -109,7 +117,7 @@ export async function computeLines(
     const holding = [...walletsById].filter(([, w]) => w.addresses.includes(applying.address));
     for (const [id, balanceNow] of await walletBalances(db, holding.map(([id]) => id))) {
       const w = walletsById.get(id)!;
-      applied.set(walletKey(id), walkBack(balanceNow, txs, (t) => walletNet(w.addresses, t.txid)));
+      applied.set(walletKey(id), walkBack(balanceNow, walletWalk, (t) => walletNet(w.addresses, t.txid)));
     }
   }
   const after = (key: string, txid: string) => {

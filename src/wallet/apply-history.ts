@@ -8,7 +8,7 @@
  * commit or roll back with the change itself; once committed, the dispatcher is woken.
  */
 import type { Network } from '../chain/address.js';
-import type { AddressHistory } from '../chain/provider.js';
+import type { AddressHistory, ChainTx } from '../chain/provider.js';
 import type { Database } from '../db/client.js';
 import { retryTransient } from '../db/retry.js';
 import type { Logger } from '../logger.js';
@@ -124,14 +124,14 @@ async function applyInTransaction(
   { at, create = false, watch, then }: ApplyManyOptions & { watch?: NewWatch },
   { load, logger }: { load: DescriptorCache; logger: Logger },
 ): Promise<{ results: AppliedHistory[]; grown: number }> {
-  // One after another: each one's notices see the rows of those before it, and a later one of the
-  // same transaction edits a notice an earlier one wrote, before anyone can see it.
+  // Every row first, then the notices: a wallet's balance after a transaction is its balance now
+  // walked back over every newer transaction of the batch, whichever address brought it. A later
+  // history of the same transaction edits the notice an earlier one wrote, before anyone sees it.
   const stored = new Map<HistoryToApply, Stored>();
-  for (const item of items) {
-    const s = await storeRows(tx, item, at, create);
-    if (s.written) await writeNotices(tx, s.changes, at);
-    stored.set(item, s);
-  }
+  for (const item of items) stored.set(item, await storeRows(tx, item, at, create));
+  const written = [...stored.values()].filter((s) => s.written);
+  const batch = items.length > 1 ? newestFirst(written.filter((s) => !s.changes.isNewAddress).map((s) => s.changes.added)) : undefined;
+  for (const s of written) await writeNotices(tx, s.changes, at, batch);
   const watchAdded = watch ? await insertWatch(tx, items[0]!.history.balance.address, watch, at) : false;
   await then?.(tx);
   const used = [...stored.values()].filter((s) => s.written && s.item.history.balance.txCount > 0).map((s) => s.changes.address);
@@ -159,4 +159,34 @@ async function storeRows(tx: Database, item: HistoryToApply, at: Date, create: b
   await writeTxs(tx, address, history.txs);
   await unlinkTxs(tx, address, [...changes.vanished, ...changes.removed]);
   return { item, changes, written: true };
+}
+
+/**
+ * Several addresses' new transactions (each list newest first, as its history gave them) as one
+ * list, newest first: merged, so each list keeps its own order, the unconfirmed before any
+ * confirmed, a later block before an earlier one, then the later time; a transaction in several
+ * lists comes once.
+ */
+export function newestFirst(lists: readonly (readonly ChainTx[])[]): ChainTx[] {
+  const rank = (t: ChainTx): [number, number] => [t.blockHeight ?? Number.MAX_SAFE_INTEGER, t.time.getTime()];
+  const newer = (a: ChainTx, b: ChainTx) => {
+    const [ha, ta] = rank(a);
+    const [hb, tb] = rank(b);
+    return ha !== hb ? ha > hb : ta > tb;
+  };
+  const heads = lists.map(() => 0);
+  const seen = new Set<string>();
+  const merged: ChainTx[] = [];
+  for (;;) {
+    let pick = -1;
+    for (const [i, list] of lists.entries()) {
+      while (heads[i]! < list.length && seen.has(list[heads[i]!]!.txid)) heads[i]!++;
+      const head = list[heads[i]!];
+      if (head && (pick < 0 || newer(head, lists[pick]![heads[pick]!]!))) pick = i;
+    }
+    if (pick < 0) return merged;
+    const t = lists[pick]![heads[pick]!++]!;
+    seen.add(t.txid);
+    merged.push(t);
+  }
 }

@@ -239,6 +239,48 @@ describe.each(testBackends())('notice lines on %s', (backend) => {
       expect((await noticesOf(pay.txid)).map((r) => r.version)).toEqual([1]);
     });
 
+    it("gives each of a wallet's notices its balance then, whichever of its addresses is applied first in one change", async () => {
+      // The change address, with the newer transaction too, applied first: its walk back must not
+      // be the last word on what the wallet held after the payment out.
+      const s = await server();
+      const spend = fresh();
+      const change = fresh();
+      const oldSpend = tx(200_000n, { blockHeight: HEIGHT - 3 });
+      await derived(spend, [oldSpend]);
+      await derived(change, []);
+      const key = await wallet(s, 'Reversed', [spend, change]);
+      const pay = tx(-200_000n, { fee: 500n });
+      const incoming = tx(5_000n);
+      await storeTogether([
+        [change, [incoming, alsoTo(pay, 30_000n)]],
+        [spend, [pay, oldSpend]],
+      ]);
+      expect(await linesOf(pay.txid, s.guildId)).toEqual([[key, '-170000', '30000', false]]);
+      expect(await linesOf(incoming.txid, s.guildId)).toEqual([[key, '5000', '35000', false]]);
+    });
+
+    it("gives a wallet's notices their balance then when a newer payment came to a third address in the same change", async () => {
+      const s = await server();
+      const spend = fresh();
+      const change = fresh();
+      const receive = fresh();
+      const oldSpend = tx(200_000n, { blockHeight: HEIGHT - 3 });
+      await derived(spend, [oldSpend]);
+      await derived(change, []);
+      await derived(receive, []);
+      const key = await wallet(s, 'Three', [spend, change, receive]);
+      const pay = tx(-200_000n, { fee: 500n });
+      const incoming = tx(5_000n);
+      // In every order the rows may be locked in: each notice says the wallet's balance right after it.
+      await storeTogether([
+        [spend, [pay, oldSpend]],
+        [receive, [incoming]],
+        [change, [alsoTo(pay, 30_000n)]],
+      ]);
+      expect(await linesOf(pay.txid, s.guildId)).toEqual([[key, '-170000', '30000', false]]);
+      expect(await linesOf(incoming.txid, s.guildId)).toEqual([[key, '5000', '35000', false]]);
+    });
+
     it('says a move between the wallet\'s own addresses cost only the fee', async () => {
       const s = await server();
       const from = fresh();
