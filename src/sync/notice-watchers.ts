@@ -55,10 +55,9 @@ export type TxOfLines = Pick<ChainTx, 'txid' | 'fee' | 'net'>;
  * transaction touched, as stored now. With `applying` (an address whose new transactions, newest
  * first, are `txs`), the watches holding that address are the ones being applied: their balance
  * after each transaction is walked back from their balance now (a wallet's: the sum of its
- * addresses'). An address's walk is over `txs`; a wallet's over `batch` when given, every new
- * transaction of the histories stored together (newest first, `txs` among them): a wallet's
- * balance now includes what its other addresses' newer transactions did. Every other line's
- * balance is left for the caller (see mergeLines).
+ * addresses'). An address's walk is over `txs`; a wallet's over `batch` when given (see
+ * BatchOfLines): its balance now includes what its other addresses' newer transactions did.
+ * Every other line's balance is left for the caller (see mergeLines).
  */
 export async function computeLines(
   db: Database,
@@ -66,14 +65,13 @@ export async function computeLines(
     txs,
     guildIds,
     applying,
-  }: { txs: readonly TxOfLines[]; guildIds: readonly string[]; applying?: { address: string; balance: bigint; batch?: readonly TxOfLines[] } },
+  }: { txs: readonly TxOfLines[]; guildIds: readonly string[]; applying?: { address: string; balance: bigint; batch?: BatchOfLines } },
 ): Promise<LinesByGuild> {
   const byGuild: LinesByGuild = new Map(guildIds.map((g) => [g, new Map()]));
   if (!txs.length || !guildIds.length) return byGuild;
-  const walletWalk = applying?.batch ?? txs;
 
   const links = await inChunks(
-    [...new Set([...txs, ...walletWalk].map((t) => t.txid))],
+    txs.map((t) => t.txid),
     (txids) =>
       db
         .select({ address: addressTransactions.address, txid: addressTransactions.txid, net: addressTransactions.net })
@@ -115,9 +113,13 @@ export async function computeLines(
   if (applying) {
     applied.set(addressKey(applying.address), walkBack(applying.balance, txs, (t) => t.net));
     const holding = [...walletsById].filter(([, w]) => w.addresses.includes(applying.address));
-    for (const [id, balanceNow] of await walletBalances(db, holding.map(([id]) => id))) {
-      const w = walletsById.get(id)!;
-      applied.set(walletKey(id), walkBack(balanceNow, walletWalk, (t) => walletNet(w.addresses, t.txid)));
+    if (applying.batch) {
+      for (const [id] of holding) applied.set(walletKey(id), await batchWalk(db, applying.batch, id));
+    } else {
+      for (const [id, balanceNow] of await walletBalances(db, holding.map(([id]) => id))) {
+        const w = walletsById.get(id)!;
+        applied.set(walletKey(id), walkBack(balanceNow, txs, (t) => walletNet(w.addresses, t.txid)));
+      }
     }
   }
   const after = (key: string, txid: string) => {
@@ -148,6 +150,39 @@ export async function computeLines(
     }
   }
   return byGuild;
+}
+
+/**
+ * Several histories stored together (a wallet's moved addresses): every new transaction of them,
+ * newest first, and each wallet's walk over them once worked out. Valid once every row of the
+ * batch is written, as its notices are.
+ */
+export interface BatchOfLines {
+  txs: readonly TxOfLines[];
+  walks: Map<string, Map<string, bigint>>;
+}
+
+export const batchOfLines = (txs: readonly TxOfLines[]): BatchOfLines => ({ txs, walks: new Map() });
+
+/** A wallet's balance right after each of the batch's transactions: its balance now, walked back over all of them. */
+async function batchWalk(db: Database, batch: BatchOfLines, walletId: string): Promise<Map<string, bigint>> {
+  const known = batch.walks.get(walletId);
+  if (known) return known;
+  const ofWallet = db.select({ address: walletAddresses.address }).from(walletAddresses).where(eq(walletAddresses.walletId, BigInt(walletId)));
+  const nets = await inChunks(
+    batch.txs.map((t) => t.txid),
+    (txids) =>
+      db
+        .select({ txid: addressTransactions.txid, net: sql<string>`sum(${addressTransactions.net})::text` })
+        .from(addressTransactions)
+        .where(and(inArray(addressTransactions.txid, txids), inArray(addressTransactions.address, ofWallet)))
+        .groupBy(addressTransactions.txid),
+  );
+  const netOf = new Map(nets.map((r) => [r.txid, BigInt(r.net)]));
+  const balanceNow = (await walletBalances(db, [walletId])).get(walletId) ?? 0n;
+  const walk = walkBack(balanceNow, batch.txs, (t) => netOf.get(t.txid) ?? 0n);
+  batch.walks.set(walletId, walk);
+  return walk;
 }
 
 /** The balance right after each transaction (newest first), walking back from the balance now. */

@@ -5,7 +5,7 @@ import type { Database } from '../db/client.js';
 import { type NoticeLine, type NoticePayload, notices } from '../db/schema.js';
 import type { AddressChanges } from '../wallet/history-diff.js';
 import { addressKey, type ComputedLine, mergeLines, noticeLines, sameLines, withLines } from './notice-lines.js';
-import { audienceOf, computeLines, type LinesByGuild, type Listener, storedBalanceAfter, type TxOfLines, walletsHolding } from './notice-watchers.js';
+import { audienceOf, type BatchOfLines, computeLines, type LinesByGuild, type Listener, storedBalanceAfter, walletsHolding } from './notice-watchers.js';
 
 /** More new transactions than this for one address in one store become one summary notice. */
 export const BURST_SIZE = 5;
@@ -27,7 +27,7 @@ export function noticeNonce(parts: string[]): string {
  * `batch`: when several histories are stored together, every new transaction of them, newest
  * first (see computeLines); their rows must all be written before any of their notices.
  */
-export async function writeNotices(tx: Database, changes: AddressChanges, at: Date, batch?: readonly TxOfLines[]): Promise<void> {
+export async function writeNotices(tx: Database, changes: AddressChanges, at: Date, batch?: BatchOfLines): Promise<void> {
   if (changes.confirmed.length) await markConfirmed(tx, changes.confirmed);
   if (changes.vanished.length) await markVanished(tx, changes);
   if (changes.removed.length) await markRemoved(tx, changes);
@@ -134,7 +134,7 @@ function burstPayload(linesOf: (t: ChainTx) => ComputedLine[], changes: AddressC
  * on one more watch is added, not lost. Locked first: a concurrent apply of another address of the
  * same transaction takes its turn.
  */
-async function addLines(tx: Database, changes: AddressChanges, guildId: string, txid: string, batch?: readonly TxOfLines[]): Promise<boolean> {
+async function addLines(tx: Database, changes: AddressChanges, guildId: string, txid: string, batch?: BatchOfLines): Promise<boolean> {
   const [notice] = await tx
     .select({ id: notices.id, address: notices.address, payload: notices.payload, attempts: notices.attempts })
     .from(notices)

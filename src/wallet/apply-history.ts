@@ -13,6 +13,7 @@ import type { Database } from '../db/client.js';
 import { retryTransient } from '../db/retry.js';
 import type { Logger } from '../logger.js';
 import type { NoticeSignal } from '../sync/notice-signal.js';
+import { batchOfLines } from '../sync/notice-watchers.js';
 import { writeNotices } from '../sync/notice-writer.js';
 import { createDescriptorCache, type DescriptorCache, extendGapWindows } from './gap-window.js';
 import { type AddressChanges, diffHistory, type HistoryScope, hasChanges, noChanges } from './history-diff.js';
@@ -130,7 +131,8 @@ async function applyInTransaction(
   const stored = new Map<HistoryToApply, Stored>();
   for (const item of items) stored.set(item, await storeRows(tx, item, at, create));
   const written = [...stored.values()].filter((s) => s.written);
-  const batch = items.length > 1 ? newestFirst(written.filter((s) => !s.changes.isNewAddress).map((s) => s.changes.added)) : undefined;
+  const news = written.filter((s) => !s.changes.isNewAddress && s.changes.added.length);
+  const batch = items.length > 1 && news.length ? batchOfLines(newestFirst(news.map((s) => s.changes.added))) : undefined;
   for (const s of written) await writeNotices(tx, s.changes, at, batch);
   const watchAdded = watch ? await insertWatch(tx, items[0]!.history.balance.address, watch, at) : false;
   await then?.(tx);
@@ -163,30 +165,14 @@ async function storeRows(tx: Database, item: HistoryToApply, at: Date, create: b
 
 /**
  * Several addresses' new transactions (each list newest first, as its history gave them) as one
- * list, newest first: merged, so each list keeps its own order, the unconfirmed before any
- * confirmed, a later block before an earlier one, then the later time; a transaction in several
+ * list, newest first: the unconfirmed before any confirmed, a later block before an earlier one,
+ * then the later time, and otherwise in the order the lists give them; a transaction in several
  * lists comes once.
  */
 export function newestFirst(lists: readonly (readonly ChainTx[])[]): ChainTx[] {
-  const rank = (t: ChainTx): [number, number] => [t.blockHeight ?? Number.MAX_SAFE_INTEGER, t.time.getTime()];
-  const newer = (a: ChainTx, b: ChainTx) => {
-    const [ha, ta] = rank(a);
-    const [hb, tb] = rank(b);
-    return ha !== hb ? ha > hb : ta > tb;
-  };
-  const heads = lists.map(() => 0);
   const seen = new Set<string>();
-  const merged: ChainTx[] = [];
-  for (;;) {
-    let pick = -1;
-    for (const [i, list] of lists.entries()) {
-      while (heads[i]! < list.length && seen.has(list[heads[i]!]!.txid)) heads[i]!++;
-      const head = list[heads[i]!];
-      if (head && (pick < 0 || newer(head, lists[pick]![heads[pick]!]!))) pick = i;
-    }
-    if (pick < 0) return merged;
-    const t = lists[pick]![heads[pick]!++]!;
-    seen.add(t.txid);
-    merged.push(t);
-  }
+  const all = lists.flat().filter((t) => !seen.has(t.txid) && seen.add(t.txid));
+  const height = (t: ChainTx) => t.blockHeight ?? Number.MAX_SAFE_INTEGER;
+  // Array.prototype.sort is stable: equal ones keep the lists' order.
+  return all.sort((a, b) => height(b) - height(a) || b.time.getTime() - a.time.getTime());
 }
