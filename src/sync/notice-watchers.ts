@@ -44,6 +44,16 @@ export async function walletsHolding(db: Database, address: string): Promise<Set
   return new Set(rows.map((r) => String(r.id)));
 }
 
+/** What a transaction did to a wallet, as stored now: the sum over its addresses. */
+export async function walletNetOf(db: Database, walletId: string, txid: string): Promise<bigint> {
+  const [row] = await db
+    .select({ net: sql<string>`coalesce(sum(${addressTransactions.net}), 0)::text` })
+    .from(addressTransactions)
+    .innerJoin(walletAddresses, eq(walletAddresses.address, addressTransactions.address))
+    .where(and(eq(walletAddresses.walletId, BigInt(walletId)), eq(addressTransactions.txid, txid)));
+  return BigInt(row?.net ?? '0');
+}
+
 /** guild → txid → lines */
 export type LinesByGuild = Map<string, Map<string, ComputedLine[]>>;
 

@@ -5,7 +5,7 @@ import type { Database } from '../db/client.js';
 import { type NoticeLine, type NoticePayload, notices } from '../db/schema.js';
 import type { AddressChanges } from '../wallet/history-diff.js';
 import { addressKey, type ComputedLine, mergeLines, noticeLines, sameLines, withLines } from './notice-lines.js';
-import { audienceOf, type BatchOfLines, computeLines, type LinesByGuild, type Listener, storedBalanceAfter, walletsHolding } from './notice-watchers.js';
+import { audienceOf, type BatchOfLines, computeLines, type LinesByGuild, type Listener, storedBalanceAfter, walletNetOf, walletsHolding } from './notice-watchers.js';
 
 /** More new transactions than this for one address in one store become one summary notice. */
 export const BURST_SIZE = 5;
@@ -186,14 +186,37 @@ async function markVanished(tx: Database, changes: AddressChanges): Promise<void
     .select({ id: notices.id, payload: notices.payload })
     .from(notices)
     .where(and(eq(notices.kind, 'tx'), inArray(notices.txid, changes.vanished)));
+  const walletIds = pending || !gone.length ? new Set<string>() : await walletsHolding(tx, changes.address);
   for (const notice of gone) {
-    // What it did to this address, when the notice has a line for it.
-    const lines = noticeLines(notice.payload);
-    const net = (lines.find((l) => l.key === addressKey(changes.address)) ?? lines[0]!).net;
-    const replacement = pending ?? changes.added.find((t) => t.net.toString() === net);
+    const replacement = pending ?? (await sameAmount(tx, notice.payload, changes, walletIds));
     const patch: Partial<NoticePayload> = replacement ? { status: 'replaced', replacedBy: replacement.txid } : { status: 'dropped' };
     await patchNotices(tx, patch, eq(notices.id, notice.id));
   }
+}
+
+/**
+ * The added transaction that moved what a vanished one's notice says it did: to this address,
+ * when the notice has its line, the same net; to a wallet holding it, the same net before the fee
+ * when the wallet paid it (a fee bump takes more fee from the same wallet, the change being
+ * smaller), else the same net. A wallet's net of an added transaction is read from what is
+ * stored: every history of the batch is stored before its notices.
+ */
+async function sameAmount(tx: Database, payload: NoticePayload, changes: AddressChanges, walletIds: ReadonlySet<string>): Promise<ChainTx | undefined> {
+  const lines = noticeLines(payload);
+  const own = lines.find((l) => l.key === addressKey(changes.address));
+  const wallet = own ? undefined : lines.find((l) => l.kind === 'wallet' && walletIds.has(l.key.slice('wallet:'.length)));
+  if (!wallet) {
+    const net = (own ?? lines[0]!).net;
+    return changes.added.find((t) => t.net.toString() === net);
+  }
+  const walletId = wallet.key.slice('wallet:'.length);
+  const net = BigInt(wallet.net);
+  const moved = (n: bigint, fee: bigint) => (n < 0n ? n + fee : n);
+  const target = moved(net, BigInt(payload.fee ?? '0'));
+  for (const t of changes.added) {
+    if (moved(await walletNetOf(tx, walletId, t.txid), t.fee) === target) return t;
+  }
+  return undefined;
 }
 
 type StoredNotice = Pick<typeof notices.$inferSelect, 'id' | 'guildId' | 'txid' | 'address' | 'payload' | 'attempts'>;

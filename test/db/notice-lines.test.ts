@@ -281,6 +281,35 @@ describe.each(testBackends())('notice lines on %s', (backend) => {
       expect(await linesOf(incoming.txid, s.guildId)).toEqual([[key, '5000', '35000', false]]);
     });
 
+    it("says a wallet's payment out was replaced when its fee bump is found already in a block", async () => {
+      const s = await server();
+      const spend = fresh();
+      const change = fresh();
+      const oldSpend = tx(200_000n, { blockHeight: HEIGHT - 3 });
+      await derived(spend, [oldSpend]);
+      await derived(change, []);
+      await wallet(s, 'Bumped', [spend, change]);
+      const pay = tx(-200_000n, { fee: 500n });
+      await storeTogether([
+        [spend, [pay, oldSpend]],
+        [change, [alsoTo(pay, 30_000n)]],
+      ]);
+      // The same 169,500 out, 1,000 more in fees taken from the change; mined before the next look.
+      const bump = tx(-200_000n, { fee: 1_500n, blockHeight: HEIGHT });
+      await storeTogether([
+        [spend, [bump, oldSpend]],
+        [change, [alsoTo(bump, 29_000n)]],
+      ]);
+      const [original] = await noticesOf(pay.txid);
+      expect(original!.payload).toMatchObject({ status: 'replaced', replacedBy: bump.txid });
+      // A payment into the wallet whose sender bumped the fee moved the same amount in.
+      const incoming = tx(7_000n, { fee: 300n });
+      await store(change, [incoming, alsoTo(bump, 29_000n)]);
+      const sent = tx(7_000n, { fee: 900n, blockHeight: HEIGHT + 1 });
+      await store(change, [sent, alsoTo(bump, 29_000n)]);
+      expect((await noticesOf(incoming.txid))[0]!.payload).toMatchObject({ status: 'replaced', replacedBy: sent.txid });
+    });
+
     it('says a move between the wallet\'s own addresses cost only the fee', async () => {
       const s = await server();
       const from = fresh();
