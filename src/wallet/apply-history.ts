@@ -128,6 +128,8 @@ async function applyInTransaction(
   // Every row first, then the notices: a wallet's balance after a transaction is its balance now
   // walked back over every newer transaction of the batch, whichever address brought it. A later
   // history of the same transaction edits the notice an earlier one wrote, before anyone sees it.
+  // And no notice is locked while an address row is still to be locked: a single apply of one of
+  // these addresses, which locks its row and then the notice, takes its turn rather than deadlock.
   const stored = new Map<HistoryToApply, Stored>();
   for (const item of items) stored.set(item, await storeRows(tx, item, at, create));
   const written = [...stored.values()].filter((s) => s.written);

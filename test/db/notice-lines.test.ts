@@ -2,7 +2,7 @@ import { asc, eq } from 'drizzle-orm';
 import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ChainTx } from '../../src/chain/provider.js';
-import { guildSettings, type NoticeLine, notices, walletAddresses, wallets } from '../../src/db/schema.js';
+import { addresses, guildSettings, type NoticeLine, notices, walletAddresses, wallets } from '../../src/db/schema.js';
 import { noticeLines } from '../../src/sync/notice-lines.js';
 import { BURST_SIZE } from '../../src/sync/notice-writer.js';
 import { type ApplyHistories, type ApplyHistory, createApplyHistories, createApplyHistory } from '../../src/wallet/apply-history.js';
@@ -279,6 +279,33 @@ describe.each(testBackends())('notice lines on %s', (backend) => {
       ]);
       expect(await linesOf(pay.txid, s.guildId)).toEqual([[key, '-170000', '30000', false]]);
       expect(await linesOf(incoming.txid, s.guildId)).toEqual([[key, '5000', '35000', false]]);
+    });
+
+    // Two connections are needed: PGlite has one, so it cannot interleave two transactions.
+    it.runIf(backend === 'postgres')("takes turns with a single address's apply of the same transaction, rather than deadlock", async () => {
+      const s = await server();
+      const [first, second] = [fresh(), fresh()].sort();
+      await derived(first!, []);
+      await derived(second!, []);
+      const key = await wallet(s, 'Locks', [first!, second!]);
+      const pay = tx(10_000n);
+      let batch: Promise<unknown> | undefined;
+      // What a single apply of the second address does: lock its row, then write the notice.
+      await database.db.transaction(async (t) => {
+        await t.update(addresses).set({ txCount: 0 }).where(eq(addresses.address, second!));
+        batch = storeTogether([
+          [first!, [pay]],
+          [second!, [alsoTo(pay, 5_000n)]],
+        ]).catch((err: unknown) => err);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        const payload = { label: null, address: second!, net: '5000', balanceAfter: '5000' };
+        await t
+          .insert(notices)
+          .values({ guildId: s.guildId, channelId: s.channelId, address: second!, kind: 'tx', txid: pay.txid, nonce: `held-${next()}`, payload, nextAttemptAt: new Date(now()), createdAt: new Date(now()) })
+          .onConflictDoNothing();
+      });
+      expect(await batch).toEqual([expect.objectContaining({ consistent: true }), expect.objectContaining({ consistent: true })]);
+      expect(await linesOf(pay.txid, s.guildId)).toEqual([[key, '15000', '15000', false]]);
     });
 
     it("says a wallet's payment out was replaced when its fee bump is found already in a block", async () => {
