@@ -154,9 +154,10 @@ function walletWrites(db: Database) {
         if (!(await tx.select({ id: wallets.id }).from(wallets).where(where)).length) return undefined;
         // Its address rows locked first, in the order an apply locks them (src/wallet/apply-history.ts):
         // an apply storing a payment to one of them, which may move the window on and so wait for
-        // the wallet's row, finishes first. Locking the wallet's row first deadlocked with it.
+        // the wallet's row, finishes first. Locking the wallet's row first deadlocked with it. (Collation
+        // "C" compares as JavaScript's < does, which orders an apply's rows.)
         const ofWallet = tx.select({ address: walletAddresses.address }).from(walletAddresses).where(eq(walletAddresses.walletId, walletId));
-        await tx.select({ address: addresses.address }).from(addresses).where(inArray(addresses.address, ofWallet)).orderBy(asc(addresses.address)).for('update');
+        await tx.select({ address: addresses.address }).from(addresses).where(inArray(addresses.address, ofWallet)).orderBy(sql`${addresses.address} collate "C"`).for('update');
         // Read now, so that addresses such an apply derived are among them.
         const own = await tx.delete(walletAddresses).where(eq(walletAddresses.walletId, walletId)).returning({ address: walletAddresses.address });
         const [removed] = await tx.delete(wallets).where(where).returning();
