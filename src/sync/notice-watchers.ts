@@ -44,6 +44,16 @@ export async function walletsHolding(db: Database, address: string): Promise<Set
   return new Set(rows.map((r) => String(r.id)));
 }
 
+/** What a transaction did to a wallet, as stored now: the sum over its addresses. */
+export async function walletNetOf(db: Database, walletId: string, txid: string): Promise<bigint> {
+  const [row] = await db
+    .select({ net: sql<string>`coalesce(sum(${addressTransactions.net}), 0)::text` })
+    .from(addressTransactions)
+    .innerJoin(walletAddresses, eq(walletAddresses.address, addressTransactions.address))
+    .where(and(eq(walletAddresses.walletId, BigInt(walletId)), eq(addressTransactions.txid, txid)));
+  return BigInt(row?.net ?? '0');
+}
+
 /** guild → txid → lines */
 export type LinesByGuild = Map<string, Map<string, ComputedLine[]>>;
 
@@ -55,11 +65,17 @@ export type TxOfLines = Pick<ChainTx, 'txid' | 'fee' | 'net'>;
  * transaction touched, as stored now. With `applying` (an address whose new transactions, newest
  * first, are `txs`), the watches holding that address are the ones being applied: their balance
  * after each transaction is walked back from their balance now (a wallet's: the sum of its
- * addresses') over `txs`. Every other line's balance is left for the caller (see mergeLines).
+ * addresses'). An address's walk is over `txs`; a wallet's over `batch` when given (see
+ * BatchOfLines): its balance now includes what its other addresses' newer transactions did.
+ * Every other line's balance is left for the caller (see mergeLines).
  */
 export async function computeLines(
   db: Database,
-  { txs, guildIds, applying }: { txs: readonly TxOfLines[]; guildIds: readonly string[]; applying?: { address: string; balance: bigint } },
+  {
+    txs,
+    guildIds,
+    applying,
+  }: { txs: readonly TxOfLines[]; guildIds: readonly string[]; applying?: { address: string; balance: bigint; batch?: BatchOfLines } },
 ): Promise<LinesByGuild> {
   const byGuild: LinesByGuild = new Map(guildIds.map((g) => [g, new Map()]));
   if (!txs.length || !guildIds.length) return byGuild;
@@ -107,9 +123,13 @@ export async function computeLines(
   if (applying) {
     applied.set(addressKey(applying.address), walkBack(applying.balance, txs, (t) => t.net));
     const holding = [...walletsById].filter(([, w]) => w.addresses.includes(applying.address));
-    for (const [id, balanceNow] of await walletBalances(db, holding.map(([id]) => id))) {
-      const w = walletsById.get(id)!;
-      applied.set(walletKey(id), walkBack(balanceNow, txs, (t) => walletNet(w.addresses, t.txid)));
+    if (applying.batch) {
+      for (const [id] of holding) applied.set(walletKey(id), await batchWalk(db, applying.batch, id));
+    } else {
+      for (const [id, balanceNow] of await walletBalances(db, holding.map(([id]) => id))) {
+        const w = walletsById.get(id)!;
+        applied.set(walletKey(id), walkBack(balanceNow, txs, (t) => walletNet(w.addresses, t.txid)));
+      }
     }
   }
   const after = (key: string, txid: string) => {
@@ -140,6 +160,39 @@ export async function computeLines(
     }
   }
   return byGuild;
+}
+
+/**
+ * Several histories stored together (a wallet's moved addresses): every new transaction of them,
+ * newest first, and each wallet's walk over them once worked out. Valid once every row of the
+ * batch is written, as its notices are.
+ */
+export interface BatchOfLines {
+  txs: readonly TxOfLines[];
+  walks: Map<string, Map<string, bigint>>;
+}
+
+export const batchOfLines = (txs: readonly TxOfLines[]): BatchOfLines => ({ txs, walks: new Map() });
+
+/** A wallet's balance right after each of the batch's transactions: its balance now, walked back over all of them. */
+async function batchWalk(db: Database, batch: BatchOfLines, walletId: string): Promise<Map<string, bigint>> {
+  const known = batch.walks.get(walletId);
+  if (known) return known;
+  const ofWallet = db.select({ address: walletAddresses.address }).from(walletAddresses).where(eq(walletAddresses.walletId, BigInt(walletId)));
+  const nets = await inChunks(
+    batch.txs.map((t) => t.txid),
+    (txids) =>
+      db
+        .select({ txid: addressTransactions.txid, net: sql<string>`sum(${addressTransactions.net})::text` })
+        .from(addressTransactions)
+        .where(and(inArray(addressTransactions.txid, txids), inArray(addressTransactions.address, ofWallet)))
+        .groupBy(addressTransactions.txid),
+  );
+  const netOf = new Map(nets.map((r) => [r.txid, BigInt(r.net)]));
+  const balanceNow = (await walletBalances(db, [walletId])).get(walletId) ?? 0n;
+  const walk = walkBack(balanceNow, batch.txs, (t) => netOf.get(t.txid) ?? 0n);
+  batch.walks.set(walletId, walk);
+  return walk;
 }
 
 /** The balance right after each transaction (newest first), walking back from the balance now. */

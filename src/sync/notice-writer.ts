@@ -5,7 +5,7 @@ import type { Database } from '../db/client.js';
 import { type NoticeLine, type NoticePayload, notices } from '../db/schema.js';
 import type { AddressChanges } from '../wallet/history-diff.js';
 import { addressKey, type ComputedLine, mergeLines, noticeLines, sameLines, withLines } from './notice-lines.js';
-import { audienceOf, computeLines, type LinesByGuild, type Listener, storedBalanceAfter, walletsHolding } from './notice-watchers.js';
+import { audienceOf, type BatchOfLines, computeLines, type LinesByGuild, type Listener, storedBalanceAfter, walletNetOf, walletsHolding } from './notice-watchers.js';
 
 /** More new transactions than this for one address in one store become one summary notice. */
 export const BURST_SIZE = 5;
@@ -24,8 +24,10 @@ export function noticeNonce(parts: string[]): string {
  * for each of the server's watches the transaction touched, and an edit of existing notices when
  * their transaction confirms, leaves the mempool, touches one more watch, or turns out never to
  * have been the address's (stored from a wrong answer, removed when the chain said otherwise).
+ * `batch`: when several histories are stored together, every new transaction of them, newest
+ * first (see computeLines); their rows must all be written before any of their notices.
  */
-export async function writeNotices(tx: Database, changes: AddressChanges, at: Date): Promise<void> {
+export async function writeNotices(tx: Database, changes: AddressChanges, at: Date, batch?: BatchOfLines): Promise<void> {
   if (changes.confirmed.length) await markConfirmed(tx, changes.confirmed);
   if (changes.vanished.length) await markVanished(tx, changes);
   if (changes.removed.length) await markRemoved(tx, changes);
@@ -37,7 +39,7 @@ export async function writeNotices(tx: Database, changes: AddressChanges, at: Da
   if (!moving.length) return;
   const audience = await audienceOf(tx, changes.address);
   if (!audience.length) return;
-  const applying = { address: changes.address, balance: changes.balance };
+  const applying = { address: changes.address, balance: changes.balance, batch };
   const lines = await computeLines(tx, { txs: changes.added, guildIds: audience.map((s) => s.guildId), applying });
   for (const { row, lines: txLines } of announcements(audience, lines, changes, moving, at)) {
     if (row.kind === 'burst') {
@@ -47,11 +49,11 @@ export async function writeNotices(tx: Database, changes: AddressChanges, at: Da
     // A transaction already announced to a server (seen through another of its watches, or by a
     // concurrent sync: the unique (server, txid) index says so) gets its lines recomputed instead.
     const txid = row.txid!;
-    if (await addLines(tx, changes, row.guildId, txid)) continue;
+    if (await addLines(tx, changes, row.guildId, txid, batch)) continue;
     const complete = await mergeLines([], txLines, (line) => storedBalanceAfter(tx, line, txid));
     const payload = withLines(row.payload, complete, changes.address);
     const [inserted] = await tx.insert(notices).values(due({ ...row, payload })).onConflictDoNothing().returning({ id: notices.id });
-    if (!inserted) await addLines(tx, changes, row.guildId, txid);
+    if (!inserted) await addLines(tx, changes, row.guildId, txid, batch);
   }
 }
 
@@ -132,14 +134,14 @@ function burstPayload(linesOf: (t: ChainTx) => ComputedLine[], changes: AddressC
  * on one more watch is added, not lost. Locked first: a concurrent apply of another address of the
  * same transaction takes its turn.
  */
-async function addLines(tx: Database, changes: AddressChanges, guildId: string, txid: string): Promise<boolean> {
+async function addLines(tx: Database, changes: AddressChanges, guildId: string, txid: string, batch?: BatchOfLines): Promise<boolean> {
   const [notice] = await tx
     .select({ id: notices.id, address: notices.address, payload: notices.payload, attempts: notices.attempts })
     .from(notices)
     .where(and(eq(notices.guildId, guildId), eq(notices.kind, 'tx'), eq(notices.txid, txid)))
     .for('update');
   if (!notice) return false;
-  const applying = { address: changes.address, balance: changes.balance };
+  const applying = { address: changes.address, balance: changes.balance, batch };
   const fresh = await computeLines(tx, { txs: changes.added, guildIds: [guildId], applying });
   const computed = fresh.get(guildId)?.get(txid) ?? [];
   if (computed.length) await rewrite(tx, notice, await mergeLines(noticeLines(notice.payload), computed, (line) => storedBalanceAfter(tx, line, txid)));
@@ -184,14 +186,37 @@ async function markVanished(tx: Database, changes: AddressChanges): Promise<void
     .select({ id: notices.id, payload: notices.payload })
     .from(notices)
     .where(and(eq(notices.kind, 'tx'), inArray(notices.txid, changes.vanished)));
+  const walletIds = pending || !gone.length ? new Set<string>() : await walletsHolding(tx, changes.address);
   for (const notice of gone) {
-    // What it did to this address, when the notice has a line for it.
-    const lines = noticeLines(notice.payload);
-    const net = (lines.find((l) => l.key === addressKey(changes.address)) ?? lines[0]!).net;
-    const replacement = pending ?? changes.added.find((t) => t.net.toString() === net);
+    const replacement = pending ?? (await sameAmount(tx, notice.payload, changes, walletIds));
     const patch: Partial<NoticePayload> = replacement ? { status: 'replaced', replacedBy: replacement.txid } : { status: 'dropped' };
     await patchNotices(tx, patch, eq(notices.id, notice.id));
   }
+}
+
+/**
+ * The added transaction that moved what a vanished one's notice says it did: to this address,
+ * when the notice has its line, the same net; to a wallet holding it, the same net before the fee
+ * when the wallet paid it (a fee bump takes more fee from the same wallet, the change being
+ * smaller), else the same net. A wallet's net of an added transaction is read from what is
+ * stored: every history of the batch is stored before its notices.
+ */
+async function sameAmount(tx: Database, payload: NoticePayload, changes: AddressChanges, walletIds: ReadonlySet<string>): Promise<ChainTx | undefined> {
+  const lines = noticeLines(payload);
+  const own = lines.find((l) => l.key === addressKey(changes.address));
+  const wallet = own ? undefined : lines.find((l) => l.kind === 'wallet' && walletIds.has(l.key.slice('wallet:'.length)));
+  if (!wallet) {
+    const net = (own ?? lines[0]!).net;
+    return changes.added.find((t) => t.net.toString() === net);
+  }
+  const walletId = wallet.key.slice('wallet:'.length);
+  const net = BigInt(wallet.net);
+  const moved = (n: bigint, fee: bigint) => (n < 0n ? n + fee : n);
+  const target = moved(net, BigInt(payload.fee ?? '0'));
+  for (const t of changes.added) {
+    if (moved(await walletNetOf(tx, walletId, t.txid), t.fee) === target) return t;
+  }
+  return undefined;
 }
 
 type StoredNotice = Pick<typeof notices.$inferSelect, 'id' | 'guildId' | 'txid' | 'address' | 'payload' | 'attempts'>;

@@ -19,7 +19,7 @@ import type { WalletService } from '../wallet/service.js';
 import type { NoticeSignal } from './notice-signal.js';
 import { createDebouncedBatches, type DebouncedBatches } from './push-batch.js';
 import { createHeldLease, PUSH_JOB, type PushCoordinator } from './push-lease.js';
-import { walletIds } from './wallet-groups.js';
+import { walletGroupNames, walletIds } from './wallet-groups.js';
 
 export interface PushStatus {
   /** host:port of the server connected to; undefined while none is */
@@ -55,7 +55,7 @@ export interface PushOptions {
 
 interface Sub {
   address: string;
-  /** the wallet whose addresses' pushes are stored together (the first of those that have it); none for a single watch */
+  /** the group of wallets whose addresses' pushes are stored together (see walletGroupNames); none for a single watch */
   group: string | undefined;
   /** the server's status, once it answered or pushed one */
   status: string | null | undefined;
@@ -213,8 +213,11 @@ export function createPushSupervisor(options: PushOptions): PushSupervisor {
   async function resubscribe(s: Session) {
     const tracked = await wallet.trackedAddresses();
     const wanted = new Map(tracked.map((a) => [addressScriptHash(a.address, network), a]));
+    // Wallets that share addresses are one group: a payment out of one's address with change to
+    // an address only the other has (a wider gap) is stored in one apply.
+    const groups = walletGroupNames(tracked.map((a) => ({ address: a.address, wallets: walletIds(a.wallets) })));
     // An address a wallet took in since it was subscribed is stored with the wallet's from now on.
-    for (const [scriptHash, sub] of s.subs) sub.group = walletIds(wanted.get(scriptHash)?.wallets ?? '')[0];
+    for (const sub of s.subs.values()) sub.group = groups.get(sub.address);
     const polledBefore = s.polled.size;
     let freed = 0;
     for (const [scriptHash, sub] of s.subs) {
@@ -230,7 +233,7 @@ export function createPushSupervisor(options: PushOptions): PushSupervisor {
     for (let i = 0; i < fresh.length && !s.polled.size; i += SUBSCRIBE_BATCH) {
       const chunk = fresh.slice(i, i + SUBSCRIBE_BATCH);
       // Registered before asking: a push may come in before the answer is read.
-      for (const [h, a] of chunk) s.subs.set(h, { address: a.address, group: walletIds(a.wallets)[0], status: undefined, stored: a.electrumStatus });
+      for (const [h, a] of chunk) s.subs.set(h, { address: a.address, group: groups.get(a.address), status: undefined, stored: a.electrumStatus });
       const answers = await s.api.subscribeScriptHashes(chunk.map(([h]) => h));
       answers.forEach((answer, j) => {
         const [h, a] = chunk[j]!;

@@ -43,5 +43,23 @@ export function groupByWallet(items: readonly Groupable[]): string[][] {
   return [...groups.entries()].sort(([a], [b]) => a - b).map(([, group]) => group);
 }
 
+/**
+ * For the push source, which applies each group's pushed statuses together as they come: every
+ * address of a wallet mapped to the name of its group (the smallest wallet id linked to it through
+ * any wallet), so that two wallets sharing some addresses (one server's with a wider gap) are one
+ * group, as groupByWallet makes them. Addresses of no wallet are left out.
+ */
+export function walletGroupNames(items: readonly Groupable[]): Map<string, string> {
+  const names = new Map<string, string>();
+  const byAddress = new Map(items.map((item) => [item.address, item]));
+  for (const group of groupByWallet(items)) {
+    const ids = group.flatMap((address) => byAddress.get(address)?.wallets ?? []);
+    if (!ids.length) continue;
+    const name = ids.reduce((a, b) => (BigInt(b) < BigInt(a) ? b : a));
+    for (const address of group) names.set(address, name);
+  }
+  return names;
+}
+
 /** The stored `wallets` column of trackedAddresses (ids, comma-separated) as a list. */
 export const walletIds = (stored: string): string[] => (stored ? stored.split(',') : []);

@@ -8,11 +8,12 @@
  * commit or roll back with the change itself; once committed, the dispatcher is woken.
  */
 import type { Network } from '../chain/address.js';
-import type { AddressHistory } from '../chain/provider.js';
+import type { AddressHistory, ChainTx } from '../chain/provider.js';
 import type { Database } from '../db/client.js';
 import { retryTransient } from '../db/retry.js';
 import type { Logger } from '../logger.js';
 import type { NoticeSignal } from '../sync/notice-signal.js';
+import { batchOfLines } from '../sync/notice-watchers.js';
 import { writeNotices } from '../sync/notice-writer.js';
 import { createDescriptorCache, type DescriptorCache, extendGapWindows } from './gap-window.js';
 import { type AddressChanges, diffHistory, type HistoryScope, hasChanges, noChanges } from './history-diff.js';
@@ -124,14 +125,17 @@ async function applyInTransaction(
   { at, create = false, watch, then }: ApplyManyOptions & { watch?: NewWatch },
   { load, logger }: { load: DescriptorCache; logger: Logger },
 ): Promise<{ results: AppliedHistory[]; grown: number }> {
-  // One after another: each one's notices see the rows of those before it, and a later one of the
-  // same transaction edits a notice an earlier one wrote, before anyone can see it.
+  // Every row first, then the notices: a wallet's balance after a transaction is its balance now
+  // walked back over every newer transaction of the batch, whichever address brought it. A later
+  // history of the same transaction edits the notice an earlier one wrote, before anyone sees it.
+  // And no notice is locked while an address row is still to be locked: a single apply of one of
+  // these addresses, which locks its row and then the notice, takes its turn rather than deadlock.
   const stored = new Map<HistoryToApply, Stored>();
-  for (const item of items) {
-    const s = await storeRows(tx, item, at, create);
-    if (s.written) await writeNotices(tx, s.changes, at);
-    stored.set(item, s);
-  }
+  for (const item of items) stored.set(item, await storeRows(tx, item, at, create));
+  const written = [...stored.values()].filter((s) => s.written);
+  const news = written.filter((s) => !s.changes.isNewAddress && s.changes.added.length);
+  const batch = items.length > 1 && news.length ? batchOfLines(newestFirst(news.map((s) => s.changes.added))) : undefined;
+  for (const s of written) await writeNotices(tx, s.changes, at, batch);
   const watchAdded = watch ? await insertWatch(tx, items[0]!.history.balance.address, watch, at) : false;
   await then?.(tx);
   const used = [...stored.values()].filter((s) => s.written && s.item.history.balance.txCount > 0).map((s) => s.changes.address);
@@ -159,4 +163,18 @@ async function storeRows(tx: Database, item: HistoryToApply, at: Date, create: b
   await writeTxs(tx, address, history.txs);
   await unlinkTxs(tx, address, [...changes.vanished, ...changes.removed]);
   return { item, changes, written: true };
+}
+
+/**
+ * Several addresses' new transactions (each list newest first, as its history gave them) as one
+ * list, newest first: the unconfirmed before any confirmed, a later block before an earlier one,
+ * then the later time, and otherwise in the order the lists give them; a transaction in several
+ * lists comes once.
+ */
+export function newestFirst(lists: readonly (readonly ChainTx[])[]): ChainTx[] {
+  const seen = new Set<string>();
+  const all = lists.flat().filter((t) => !seen.has(t.txid) && seen.add(t.txid));
+  const height = (t: ChainTx) => t.blockHeight ?? Number.MAX_SAFE_INTEGER;
+  // Array.prototype.sort is stable: equal ones keep the lists' order.
+  return all.sort((a, b) => height(b) - height(a) || b.time.getTime() - a.time.getTime());
 }

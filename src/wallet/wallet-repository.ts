@@ -150,14 +150,20 @@ function walletWrites(db: Database) {
      */
     removeWallet(guildId: string, walletId: bigint): Promise<WalletRow | undefined> {
       return db.transaction(async (tx) => {
-        const own = await tx.select({ address: walletAddresses.address }).from(walletAddresses).where(eq(walletAddresses.walletId, walletId));
-        const [removed] = await tx
-          .delete(wallets)
-          .where(and(eq(wallets.guildId, guildId), eq(wallets.id, walletId)))
-          .returning();
+        const where = and(eq(wallets.guildId, guildId), eq(wallets.id, walletId));
+        if (!(await tx.select({ id: wallets.id }).from(wallets).where(where)).length) return undefined;
+        // Its address rows locked first, in the order an apply locks them (src/wallet/apply-history.ts):
+        // an apply storing a payment to one of them, which may move the window on and so wait for
+        // the wallet's row, finishes first. Locking the wallet's row first deadlocked with it. (Collation
+        // "C" compares as JavaScript's < does, which orders an apply's rows.)
+        const ofWallet = tx.select({ address: walletAddresses.address }).from(walletAddresses).where(eq(walletAddresses.walletId, walletId));
+        await tx.select({ address: addresses.address }).from(addresses).where(inArray(addresses.address, ofWallet)).orderBy(sql`${addresses.address} collate "C"`).for('update');
+        // Read now, so that addresses such an apply derived are among them.
+        const own = await tx.delete(walletAddresses).where(eq(walletAddresses.walletId, walletId)).returning({ address: walletAddresses.address });
+        const [removed] = await tx.delete(wallets).where(where).returning();
         if (!removed) return undefined;
-        // Its rows in wallet_addresses went with it (cascade): those of its addresses that nothing
-        // else watches now are what it alone had. Locked, so a track of one meanwhile waits.
+        // Those of its addresses that nothing else watches now are what it alone had. Locked, so a
+        // track of one meanwhile waits.
         const orphans: string[] = [];
         for (let i = 0; i < own.length; i += INSERT_CHUNK) {
           const chunk = own.slice(i, i + INSERT_CHUNK).map((r) => r.address);

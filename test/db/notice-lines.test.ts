@@ -2,7 +2,7 @@ import { asc, eq } from 'drizzle-orm';
 import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ChainTx } from '../../src/chain/provider.js';
-import { guildSettings, type NoticeLine, notices, walletAddresses, wallets } from '../../src/db/schema.js';
+import { addresses, guildSettings, type NoticeLine, notices, walletAddresses, wallets } from '../../src/db/schema.js';
 import { noticeLines } from '../../src/sync/notice-lines.js';
 import { BURST_SIZE } from '../../src/sync/notice-writer.js';
 import { type ApplyHistories, type ApplyHistory, createApplyHistories, createApplyHistory } from '../../src/wallet/apply-history.js';
@@ -237,6 +237,104 @@ describe.each(testBackends())('notice lines on %s', (backend) => {
       expect(await linesOf(pay.txid, s.guildId)).toEqual([[key, '-170000', '30000', false]]);
       expect(await linesOf(incoming.txid, s.guildId)).toEqual([[key, '5000', '35000', false]]);
       expect((await noticesOf(pay.txid)).map((r) => r.version)).toEqual([1]);
+    });
+
+    it("gives each of a wallet's notices its balance then, whichever of its addresses is applied first in one change", async () => {
+      // The change address, with the newer transaction too, applied first: its walk back must not
+      // be the last word on what the wallet held after the payment out.
+      const s = await server();
+      const spend = fresh();
+      const change = fresh();
+      const oldSpend = tx(200_000n, { blockHeight: HEIGHT - 3 });
+      await derived(spend, [oldSpend]);
+      await derived(change, []);
+      const key = await wallet(s, 'Reversed', [spend, change]);
+      const pay = tx(-200_000n, { fee: 500n });
+      const incoming = tx(5_000n);
+      await storeTogether([
+        [change, [incoming, alsoTo(pay, 30_000n)]],
+        [spend, [pay, oldSpend]],
+      ]);
+      expect(await linesOf(pay.txid, s.guildId)).toEqual([[key, '-170000', '30000', false]]);
+      expect(await linesOf(incoming.txid, s.guildId)).toEqual([[key, '5000', '35000', false]]);
+    });
+
+    it("gives a wallet's notices their balance then when a newer payment came to a third address in the same change", async () => {
+      const s = await server();
+      const spend = fresh();
+      const change = fresh();
+      const receive = fresh();
+      const oldSpend = tx(200_000n, { blockHeight: HEIGHT - 3 });
+      await derived(spend, [oldSpend]);
+      await derived(change, []);
+      await derived(receive, []);
+      const key = await wallet(s, 'Three', [spend, change, receive]);
+      const pay = tx(-200_000n, { fee: 500n });
+      const incoming = tx(5_000n);
+      // In every order the rows may be locked in: each notice says the wallet's balance right after it.
+      await storeTogether([
+        [spend, [pay, oldSpend]],
+        [receive, [incoming]],
+        [change, [alsoTo(pay, 30_000n)]],
+      ]);
+      expect(await linesOf(pay.txid, s.guildId)).toEqual([[key, '-170000', '30000', false]]);
+      expect(await linesOf(incoming.txid, s.guildId)).toEqual([[key, '5000', '35000', false]]);
+    });
+
+    // Two connections are needed: PGlite has one, so it cannot interleave two transactions.
+    it.runIf(backend === 'postgres')("takes turns with a single address's apply of the same transaction, rather than deadlock", async () => {
+      const s = await server();
+      const [first, second] = [fresh(), fresh()].sort();
+      await derived(first!, []);
+      await derived(second!, []);
+      const key = await wallet(s, 'Locks', [first!, second!]);
+      const pay = tx(10_000n);
+      let batch: Promise<unknown> | undefined;
+      // What a single apply of the second address does: lock its row, then write the notice.
+      await database.db.transaction(async (t) => {
+        await t.update(addresses).set({ txCount: 0 }).where(eq(addresses.address, second!));
+        batch = storeTogether([
+          [first!, [pay]],
+          [second!, [alsoTo(pay, 5_000n)]],
+        ]).catch((err: unknown) => err);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        const payload = { label: null, address: second!, net: '5000', balanceAfter: '5000' };
+        await t
+          .insert(notices)
+          .values({ guildId: s.guildId, channelId: s.channelId, address: second!, kind: 'tx', txid: pay.txid, nonce: `held-${next()}`, payload, nextAttemptAt: new Date(now()), createdAt: new Date(now()) })
+          .onConflictDoNothing();
+      });
+      expect(await batch).toEqual([expect.objectContaining({ consistent: true }), expect.objectContaining({ consistent: true })]);
+      expect(await linesOf(pay.txid, s.guildId)).toEqual([[key, '15000', '15000', false]]);
+    });
+
+    it("says a wallet's payment out was replaced when its fee bump is found already in a block", async () => {
+      const s = await server();
+      const spend = fresh();
+      const change = fresh();
+      const oldSpend = tx(200_000n, { blockHeight: HEIGHT - 3 });
+      await derived(spend, [oldSpend]);
+      await derived(change, []);
+      await wallet(s, 'Bumped', [spend, change]);
+      const pay = tx(-200_000n, { fee: 500n });
+      await storeTogether([
+        [spend, [pay, oldSpend]],
+        [change, [alsoTo(pay, 30_000n)]],
+      ]);
+      // The same 169,500 out, 1,000 more in fees taken from the change; mined before the next look.
+      const bump = tx(-200_000n, { fee: 1_500n, blockHeight: HEIGHT });
+      await storeTogether([
+        [spend, [bump, oldSpend]],
+        [change, [alsoTo(bump, 29_000n)]],
+      ]);
+      const [original] = await noticesOf(pay.txid);
+      expect(original!.payload).toMatchObject({ status: 'replaced', replacedBy: bump.txid });
+      // A payment into the wallet whose sender bumped the fee moved the same amount in.
+      const incoming = tx(7_000n, { fee: 300n });
+      await store(change, [incoming, alsoTo(bump, 29_000n)]);
+      const sent = tx(7_000n, { fee: 900n, blockHeight: HEIGHT + 1 });
+      await store(change, [sent, alsoTo(bump, 29_000n)]);
+      expect((await noticesOf(incoming.txid))[0]!.payload).toMatchObject({ status: 'replaced', replacedBy: sent.txid });
     });
 
     it('says a move between the wallet\'s own addresses cost only the fee', async () => {

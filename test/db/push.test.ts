@@ -17,6 +17,7 @@ import { type BlockchainInfoFake, FakeChain, startBlockchainInfoFake } from '../
 import { type ElectrumFake, startElectrumFake } from '../fakes/chain/electrum.js';
 import { fakeTlsCert, fakeTlsKey } from '../fakes/chain/electrum-tls.js';
 import { testAddress } from '../support/addresses.js';
+import { BIP86 } from '../support/wallet-keys.js';
 import { createTestDatabase, testBackends } from '../support/database.js';
 
 // Long enough that a renewal every third of it never lapses on a loaded machine (600 ms did, at load 9).
@@ -200,6 +201,38 @@ describe.each(testBackends())('push supervisors on one database (%s)', (backend)
     await expect.poll(() => storedBalance(change!), SOON).toBe(39_000n);
     expect(together).toEqual([[receive!, change!].sort()]);
     expect(await storedBalance(receive!)).toBe(0n);
+  });
+
+  it("stores together the addresses of two wallets that share some: one server's wallet has a wider gap than the other's", async () => {
+    for (const s of started.splice(0)) await s.stop();
+    // BIP-86's account 0 (the test above has BIP-84's), tracked in two servers with two gaps.
+    const zpub = parseWallet(`tr(${BIP86.xpub}/<0;1>/*)`, 'mainnet');
+    const [receive] = deriveRange(zpub, 0, 0, 1);
+    const { service, watchesChanged } = wallet();
+    const together: string[][] = [];
+    const recording: WalletService = {
+      ...service,
+      applyPushedMany: (pushed, tip) => (together.push(pushed.map((p) => p.history.balance.address).sort()), service.applyPushedMany(pushed, tip)),
+    };
+    const coordinator = createLeaseCoordinator({ db: database.db, owner: `W2-${backend}` });
+    const push = createPushSupervisor({ servers: [parseElectrumServer(electrum.url)], tlsInsecure: false, wallet: recording, network: 'mainnet', logger, coordinator, watchesChanged, leaseMs: LEASE_MS });
+    started.push(push);
+    push.start();
+    await expect.poll(() => push.status()?.server, SOON).toBeDefined();
+    chain.fund(receive!, 100_000n);
+    chain.mine();
+    await service.track({ guildId: `narrow-${backend}`, userId: 'u', address: zpub.descriptor, gap: 1 });
+    await service.track({ guildId: `wide-${backend}`, userId: 'u', address: zpub.descriptor, gap: 3 });
+    // The change address at index 2 is in the wide wallet only; the receive address is in both.
+    const [, , change] = deriveRange(zpub, 1, 0, 3);
+    const statuses = () => database.db.select({ address: addresses.address, status: addresses.electrumStatus }).from(addresses);
+    await expect.poll(async () => (await statuses()).every((row) => push.isCurrent(row.address, row.status)), SOON).toBe(true);
+    together.length = 0;
+
+    chain.addTx({ inputs: [{ address: receive!, value: 100_000n }], outputs: [{ address: testAddress(`payee2-${backend}`), value: 60_000n }, { address: change!, value: 39_000n }] });
+    await expect.poll(() => storedBalance(change!), SOON).toBe(39_000n);
+    await expect.poll(() => storedBalance(receive!), SOON).toBe(0n);
+    expect(together).toEqual([[receive!, change!].sort()]);
   });
 });
 

@@ -433,6 +433,26 @@ describe.each(testBackends())('whole wallets on %s', (backend) => {
       expect((await rejection(wallet.untrack({ guildId: guild, address: 'savings' }))).code).toBe('unknown_address');
     });
 
+    // Two connections are needed: PGlite has one, so it cannot interleave two transactions.
+    it.runIf(backend === 'postgres')('takes turns with a payment that moves the window on meanwhile, and leaves no address behind', async () => {
+      await track({ label: 'savings', gap: 2 });
+      const [first] = await watchedOf('savings');
+      const walletId = first!.walletId;
+      const next = receive(2);
+      let untracked: Promise<unknown> | undefined;
+      // What an apply does: lock the address a payment used, then store the window's next address.
+      await database.db.transaction(async (tx) => {
+        await tx.update(addresses).set({ txCount: 1 }).where(eq(addresses.address, receive(1)));
+        untracked = wallet.untrack({ guildId: guild, address: 'savings' }).catch((err: unknown) => err);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        await tx.insert(addresses).values({ address: next, balance: 0n, txCount: 0, balanceUpdatedAt: now, txsUpdatedAt: now });
+        await tx.insert(walletAddresses).values({ walletId, chain: 0, index: 2, address: next });
+      });
+      expect(await untracked).toMatchObject({ kind: 'wallet', label: 'savings' });
+      const stored = new Set((await database.db.select({ a: addresses.address }).from(addresses)).map((r) => r.a));
+      expect([receive(0), receive(1), next, change(0), change(1)].filter((a) => stored.has(a))).toEqual([]);
+    });
+
     it('keeps an address a wallet watches when a single watch of it goes', async () => {
       chain.fund(receive(0), 5_000n);
       chain.mine();

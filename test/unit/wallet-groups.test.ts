@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { groupByWallet, walletIds } from '../../src/sync/wallet-groups.js';
+import { groupByWallet, walletGroupNames, walletIds } from '../../src/sync/wallet-groups.js';
 
 describe('groupByWallet', () => {
   it('keeps an address of no wallet on its own, and puts a wallet\'s addresses together in the order they came', () => {
@@ -22,6 +22,17 @@ describe('groupByWallet', () => {
         { address: 'shared', wallets: ['3', '2'] },
       ]),
     ).toEqual([['x', 'y', 'shared'], ['z']]);
+  });
+
+  it("names every address of wallets sharing some by one group, the smallest wallet id, and leaves single watches out", () => {
+    const names = walletGroupNames([
+      { address: 'only-wide', wallets: ['12'] },
+      { address: 'single', wallets: [] },
+      { address: 'both', wallets: ['9', '12'] },
+      { address: 'only-narrow', wallets: ['9'] },
+      { address: 'other', wallets: ['30'] },
+    ]);
+    expect(Object.fromEntries(names)).toEqual({ 'only-wide': '9', both: '9', 'only-narrow': '9', other: '30' });
   });
 
   it('reads the stored list of wallet ids', () => {
