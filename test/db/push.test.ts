@@ -173,29 +173,45 @@ describe.each(testBackends())('push supervisors on one database (%s)', (backend)
     await expect.poll(() => storedBalance(address), SOON).toBe(8_000n);
   });
 
-  it("stores the statuses of one wallet's addresses that change together in one apply: a payment out and its change back", async () => {
+  /**
+   * A push supervisor alone on the database, recording which addresses each applyPushedMany
+   * stores together, started once `fund` has paid the wallet and it is tracked by `track`.
+   */
+  async function recordingSupervisor(owner: string) {
     for (const s of started.splice(0)) await s.stop();
-    // BIP-84's account 0: its first receive and change addresses.
-    const zpub = parseWallet('zpub6rFR7y4Q2AijBEqTUquhVz398htDFrtymD9xYYfG1m4wAcvPhXNfE3EfH1r1ADqtfSdVCToUG868RvUUkgDKf31mGDtKsAYz2oz2AGutZYs', 'mainnet');
-    const [receive] = deriveRange(zpub, 0, 0, 1);
-    const [change] = deriveRange(zpub, 1, 0, 1);
     const { service, watchesChanged } = wallet();
     const together: string[][] = [];
     const recording: WalletService = {
       ...service,
       applyPushedMany: (pushed, tip) => (together.push(pushed.map((p) => p.history.balance.address).sort()), service.applyPushedMany(pushed, tip)),
     };
-    const coordinator = createLeaseCoordinator({ db: database.db, owner: `W-${backend}` });
+    const coordinator = createLeaseCoordinator({ db: database.db, owner: `${owner}-${backend}` });
     const push = createPushSupervisor({ servers: [parseElectrumServer(electrum.url)], tlsInsecure: false, wallet: recording, network: 'mainnet', logger, coordinator, watchesChanged, leaseMs: LEASE_MS });
     started.push(push);
     push.start();
     await expect.poll(() => push.status()?.server, SOON).toBeDefined();
+    return {
+      service,
+      together,
+      /** once every stored status is the server's, forget the catch-up's applies */
+      async settled() {
+        const statuses = () => database.db.select({ address: addresses.address, status: addresses.electrumStatus }).from(addresses);
+        await expect.poll(async () => (await statuses()).every((row) => push.isCurrent(row.address, row.status)), SOON).toBe(true);
+        together.length = 0;
+      },
+    };
+  }
+
+  it("stores the statuses of one wallet's addresses that change together in one apply: a payment out and its change back", async () => {
+    // BIP-84's account 0: its first receive and change addresses.
+    const zpub = parseWallet('zpub6rFR7y4Q2AijBEqTUquhVz398htDFrtymD9xYYfG1m4wAcvPhXNfE3EfH1r1ADqtfSdVCToUG868RvUUkgDKf31mGDtKsAYz2oz2AGutZYs', 'mainnet');
+    const [receive] = deriveRange(zpub, 0, 0, 1);
+    const [change] = deriveRange(zpub, 1, 0, 1);
+    const { service, together, settled } = await recordingSupervisor('W');
     chain.fund(receive!, 100_000n);
     chain.mine();
     await service.track({ guildId: `wallet-${backend}`, userId: 'u', address: zpub.descriptor, gap: 2 });
-    const statuses = () => database.db.select({ address: addresses.address, status: addresses.electrumStatus }).from(addresses);
-    await expect.poll(async () => (await statuses()).every((row) => push.isCurrent(row.address, row.status)), SOON).toBe(true);
-    together.length = 0;
+    await settled();
 
     chain.addTx({ inputs: [{ address: receive!, value: 100_000n }], outputs: [{ address: testAddress(`payee-${backend}`), value: 60_000n }, { address: change!, value: 39_000n }] });
     await expect.poll(() => storedBalance(change!), SOON).toBe(39_000n);
@@ -204,30 +220,17 @@ describe.each(testBackends())('push supervisors on one database (%s)', (backend)
   });
 
   it("stores together the addresses of two wallets that share some: one server's wallet has a wider gap than the other's", async () => {
-    for (const s of started.splice(0)) await s.stop();
     // BIP-86's account 0 (the test above has BIP-84's), tracked in two servers with two gaps.
     const zpub = parseWallet(`tr(${BIP86.xpub}/<0;1>/*)`, 'mainnet');
     const [receive] = deriveRange(zpub, 0, 0, 1);
-    const { service, watchesChanged } = wallet();
-    const together: string[][] = [];
-    const recording: WalletService = {
-      ...service,
-      applyPushedMany: (pushed, tip) => (together.push(pushed.map((p) => p.history.balance.address).sort()), service.applyPushedMany(pushed, tip)),
-    };
-    const coordinator = createLeaseCoordinator({ db: database.db, owner: `W2-${backend}` });
-    const push = createPushSupervisor({ servers: [parseElectrumServer(electrum.url)], tlsInsecure: false, wallet: recording, network: 'mainnet', logger, coordinator, watchesChanged, leaseMs: LEASE_MS });
-    started.push(push);
-    push.start();
-    await expect.poll(() => push.status()?.server, SOON).toBeDefined();
+    const { service, together, settled } = await recordingSupervisor('W2');
     chain.fund(receive!, 100_000n);
     chain.mine();
     await service.track({ guildId: `narrow-${backend}`, userId: 'u', address: zpub.descriptor, gap: 1 });
     await service.track({ guildId: `wide-${backend}`, userId: 'u', address: zpub.descriptor, gap: 3 });
     // The change address at index 2 is in the wide wallet only; the receive address is in both.
     const [, , change] = deriveRange(zpub, 1, 0, 3);
-    const statuses = () => database.db.select({ address: addresses.address, status: addresses.electrumStatus }).from(addresses);
-    await expect.poll(async () => (await statuses()).every((row) => push.isCurrent(row.address, row.status)), SOON).toBe(true);
-    together.length = 0;
+    await settled();
 
     chain.addTx({ inputs: [{ address: receive!, value: 100_000n }], outputs: [{ address: testAddress(`payee2-${backend}`), value: 60_000n }, { address: change!, value: 39_000n }] });
     await expect.poll(() => storedBalance(change!), SOON).toBe(39_000n);
