@@ -220,43 +220,27 @@ describe.each(testBackends())('notice lines on %s', (backend) => {
       expect(JSON.stringify(row!.payload)).not.toContain('wpkh');
     });
 
-    it('says the same when the wallet\'s addresses are applied in one change', async () => {
+    // The change address holds the newer transaction too: applied first, its walk back must not
+    // be the last word on what the wallet held after the payment out.
+    it.each([
+      ['the spending address first', false],
+      ['the change address first', true],
+    ])("says the same when the wallet's addresses are applied in one change, %s, with each notice's balance then", async (_order, changeFirst) => {
       const s = await server();
       const spend = fresh();
       const change = fresh();
       const oldSpend = tx(200_000n, { blockHeight: HEIGHT - 3 });
       await derived(spend, [oldSpend]);
       await derived(change, []);
-      const key = await wallet(s, 'Together', [spend, change]);
+      const key = await wallet(s, changeFirst ? 'Reversed' : 'Together', [spend, change]);
       const pay = tx(-200_000n, { fee: 500n });
       const incoming = tx(5_000n);
-      await storeTogether([
-        [spend, [pay, oldSpend]],
-        [change, [incoming, alsoTo(pay, 30_000n)]],
-      ]);
+      const spent: [string, ChainTx[]] = [spend, [pay, oldSpend]];
+      const changed: [string, ChainTx[]] = [change, [incoming, alsoTo(pay, 30_000n)]];
+      await storeTogether(changeFirst ? [changed, spent] : [spent, changed]);
       expect(await linesOf(pay.txid, s.guildId)).toEqual([[key, '-170000', '30000', false]]);
       expect(await linesOf(incoming.txid, s.guildId)).toEqual([[key, '5000', '35000', false]]);
       expect((await noticesOf(pay.txid)).map((r) => r.version)).toEqual([1]);
-    });
-
-    it("gives each of a wallet's notices its balance then, whichever of its addresses is applied first in one change", async () => {
-      // The change address, with the newer transaction too, applied first: its walk back must not
-      // be the last word on what the wallet held after the payment out.
-      const s = await server();
-      const spend = fresh();
-      const change = fresh();
-      const oldSpend = tx(200_000n, { blockHeight: HEIGHT - 3 });
-      await derived(spend, [oldSpend]);
-      await derived(change, []);
-      const key = await wallet(s, 'Reversed', [spend, change]);
-      const pay = tx(-200_000n, { fee: 500n });
-      const incoming = tx(5_000n);
-      await storeTogether([
-        [change, [incoming, alsoTo(pay, 30_000n)]],
-        [spend, [pay, oldSpend]],
-      ]);
-      expect(await linesOf(pay.txid, s.guildId)).toEqual([[key, '-170000', '30000', false]]);
-      expect(await linesOf(incoming.txid, s.guildId)).toEqual([[key, '5000', '35000', false]]);
     });
 
     it("gives a wallet's notices their balance then when a newer payment came to a third address in the same change", async () => {
