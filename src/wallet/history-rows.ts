@@ -2,10 +2,13 @@
  * The rows an arriving history reads and writes, each a query of its own, all run inside the
  * transaction of the apply use case (src/wallet/apply-history.ts): `db` is that transaction.
  */
-import { and, count, eq, inArray, isNull, notExists, or, type SQL, sql } from 'drizzle-orm';
+import { and, asc, count, desc, eq, inArray, isNull, notExists, or, type SQL, sql } from 'drizzle-orm';
 import type { AddressBalance, ChainTx } from '../chain/provider.js';
 import type { Database } from '../db/client.js';
 import { addresses, addressTransactions, transactions, watches } from '../db/schema.js';
+
+/** How stored transactions are listed, an address's or a wallet's: unconfirmed first, then newest first. */
+export const NEWEST_FIRST = [sql`${transactions.blockHeight} is null desc`, desc(transactions.blockHeight), desc(transactions.time), asc(transactions.txid)];
 
 /** Postgres allows 65,535 bind parameters a statement; stay far below with a few columns a row. */
 export const INSERT_CHUNK = 1_000;

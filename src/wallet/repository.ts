@@ -1,7 +1,7 @@
 import { and, asc, count, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { addresses, addressTransactions, transactions, walletAddresses, watches } from '../db/schema.js';
-import { deleteOrphanTransactions, INSERT_CHUNK } from './history-rows.js';
+import { deleteOrphanTransactions, INSERT_CHUNK, NEWEST_FIRST } from './history-rows.js';
 import { walletQueries } from './wallet-repository.js';
 
 export type WatchRow = typeof watches.$inferSelect;
@@ -163,12 +163,7 @@ function addressTxPages(db: Database) {
           .from(addressTransactions)
           .innerJoin(transactions, eq(transactions.txid, addressTransactions.txid))
           .where(eq(addressTransactions.address, address))
-          .orderBy(
-            sql`${transactions.blockHeight} is null desc`,
-            desc(transactions.blockHeight),
-            desc(transactions.time),
-            asc(transactions.txid),
-          )
+          .orderBy(...NEWEST_FIRST)
           .limit(limit)
           .offset(offset),
         db.select({ n: count() }).from(addressTransactions).where(eq(addressTransactions.address, address)),

@@ -5,7 +5,7 @@
 import { and, asc, count, eq, inArray, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { addresses, addressTransactions, transactions, walletAddresses, wallets } from '../db/schema.js';
-import { deleteOrphanTransactions, INSERT_CHUNK } from './history-rows.js';
+import { deleteOrphanTransactions, INSERT_CHUNK, NEWEST_FIRST } from './history-rows.js';
 import type { StoredTx } from './repository.js';
 
 export type WalletRow = typeof wallets.$inferSelect;
@@ -218,7 +218,7 @@ function walletTxQueries(db: Database) {
           .innerJoin(transactions, eq(transactions.txid, addressTransactions.txid))
           .where(eq(walletAddresses.walletId, walletId))
           .groupBy(transactions.txid)
-          .orderBy(sql`${transactions.blockHeight} is null desc`, sql`${transactions.blockHeight} desc`, sql`${transactions.time} desc`, asc(transactions.txid))
+          .orderBy(...NEWEST_FIRST)
           .limit(limit)
           .offset(offset),
         db
